@@ -1,0 +1,40 @@
+# socklab: every entry point of the kit (README.md explains each one).
+#
+#   make grade [SUBMISSION=DIR] [OUT=DIR]   grade the steps, write the reports
+#   make check STEP=NN                      build and grade one step (exit 0 if it passes)
+#   make hint STEP=NN [LEVEL=all]           the next hint of a step
+#   make test                               the kit's own test suite
+#   make clean                              remove what the kit built
+
+KIT        := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+# Debian's interpreter first: it is the one that sees Debian's pytest.
+PYTHON     ?= $(shell for p in /usr/bin/python3 python3; do command -v $$p >/dev/null 2>&1 && { command -v $$p; break; }; done)
+SUBMISSION ?= $(KIT)/steps
+OUT        ?= $(KIT)/build/grade
+SUB_ABS    := $(abspath $(SUBMISSION))
+OUT_ABS    := $(abspath $(OUT))
+GRADER      = cd "$(KIT)" && "$(PYTHON)" -m grader
+SETUP       = PYTHON="$(PYTHON)" "$(KIT)/tools/setup"
+
+.PHONY: grade check hint test clean setup
+
+grade:
+	@$(SETUP) grade
+	@$(GRADER) grade --submission "$(SUB_ABS)" --out "$(OUT_ABS)"
+
+check:
+	@test -n "$(STEP)" || { echo "usage: make check STEP=NN   (for example: make check STEP=01)" >&2; exit 2; }
+	@$(SETUP) grade
+	@$(GRADER) check "$(STEP)" --submission "$(SUB_ABS)" --out "$(OUT_ABS)"
+
+hint:
+	@test -n "$(STEP)" || { echo "usage: make hint STEP=NN [LEVEL=all]" >&2; exit 2; }
+	@$(GRADER) hint "$(STEP)" $(if $(filter all,$(LEVEL)),--all)
+
+test:
+	@$(SETUP) test
+	@"$(KIT)/tests/run"
+
+clean:
+	rm -rf "$(KIT)/build"
+	@for d in "$(KIT)"/steps/[0-9]*/ "$(KIT)"/solutions/[0-9]*/; do $(MAKE) -s -C "$$d" clean >/dev/null 2>&1 || true; done

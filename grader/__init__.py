@@ -1,0 +1,1 @@
+"""socklab's grader: see README.md, "For instructors"."""

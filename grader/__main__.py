@@ -1,0 +1,100 @@
+"""socklab's grader: `python3 -m grader COMMAND` (the Makefile's entry points call it).
+
+    grade [--submission DIR] [--out DIR] [--step NN ...]   grade, write the reports
+    check STEP [--submission DIR] [--out DIR]              one step; exit 0 only if it passes
+    hint STEP [--all]                                       the next hint of a step
+    list                                                    the steps, one folder a line
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from . import registry, report, runner
+
+HINT_STATE = registry.KIT / ".socklab-hints"
+
+
+def interrupted(signum, _frame):
+    # Every student program dies with us: its launcher sees its control pipe close.
+    print(f"\nsocklab: stopped by {signal.Signals(signum).name}; every program it started is being killed", file=sys.stderr)
+    sys.stderr.flush()
+    os._exit(128 + signum)
+
+
+def grade(args):
+    steps = [registry.find(s) for s in args.step] if args.step else None
+    submission = Path(args.submission).resolve()
+    if not submission.is_dir():
+        sys.exit(f"socklab: no folder {args.submission}")
+    result = runner.grade(submission, steps, jobs=args.jobs)
+    passed, failed = report.console(result, details=not args.quiet)
+    out = report.write(result, args.out)
+    print(f"Reports: {out / 'results.json'}, {out / 'junit.xml'}")
+    print(f"{passed} passed, {failed} failed")
+    return failed
+
+
+def hint(args):
+    step = registry.find(args.step)
+    hints = step.hints()
+    if not hints:
+        sys.exit(f"socklab: step {step.folder} has no hints")
+    seen = json.loads(HINT_STATE.read_text()) if HINT_STATE.exists() else {}
+    shown = len(hints) if args.all else min(seen.get(step.folder, 0) + 1, len(hints))
+    for number, path in enumerate(hints[:shown] if args.all else hints[shown - 1 : shown], start=1 if args.all else shown):
+        print(f"--- {step.folder}: hint {number} of {len(hints)} ---")
+        print(path.read_text().rstrip())
+        print()
+    if shown < len(hints):
+        print(f"(run `make hint STEP={step.number:02d}` again for hint {shown + 1})")
+    else:
+        print("(that was the last hint; the README's 'What the grader checks' lists every check)")
+    seen[step.folder] = max(shown, seen.get(step.folder, 0))
+    try:
+        HINT_STATE.write_text(json.dumps(seen, indent=1) + "\n")
+    except OSError:
+        pass
+    return 0
+
+
+def main(argv=None):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupted)
+    parser = argparse.ArgumentParser(prog="python3 -m grader", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("grade", "check"):
+        p = sub.add_parser(name)
+        if name == "check":
+            p.add_argument("step")
+        else:
+            p.add_argument("--step", action="append", help="only this step (repeatable)")
+        p.add_argument("--submission", default=str(registry.KIT / "steps"))
+        p.add_argument("--out", default=str(registry.KIT / "build" / "grade"))
+        p.add_argument("--jobs", type=int, default=None, help="checks run at once")
+        p.add_argument("--quiet", action="store_true", help="no failure details on the console")
+    p = sub.add_parser("hint")
+    p.add_argument("step")
+    p.add_argument("--all", action="store_true")
+    sub.add_parser("list")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            print("\n".join(step.folder for step in registry.STEPS))
+            return 0
+        if args.command == "hint":
+            return hint(args)
+        if args.command == "check":
+            args.step = [args.step]
+            return 1 if grade(args) else 0
+        grade(args)
+        return 0
+    except LookupError as e:
+        sys.exit(f"socklab: {e}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""01-client: connect, copy every byte the server sends to stdout, exit 0 at EOF.
+
+The grader plays the server; the student's client connects to it.
+"""
+
+import random
+
+from ..engine import check, CheckFailed
+from . import common
+
+GREETING = b"Welcome to the server!\n"
+
+
+def session(t, data, pieces=1, pause=0.05, host="127.0.0.1"):
+    """The grader's server sends data (in pieces) and closes; the client must
+    print exactly data and exit 0."""
+    server = t.serve(host)
+    client = t.run(host, server.port)
+    conn = server.accept(client)
+    try:
+        conn.send(data, pieces=pieces, pause=pause)
+    except CheckFailed as failure:
+        failure.hint = "one recv() returns what has arrived so far, not the whole message: call recv() until it returns 0"
+        raise
+    conn.close()
+    t.log("note", "the grader's server closed the connection")
+    client.expect_stdout(data)
+    client.expect_exit(0)
+    return client
+
+
+@check("prints a greeting sent whole", hint="1")
+def greeting_whole(t):
+    session(t, GREETING)
+
+
+@check("prints a greeting sent in pieces with pauses", hint="2")
+def greeting_in_pieces(t):
+    # One recv() is not one message: TCP may deliver a send in any number of pieces.
+    session(t, GREETING, pieces=6, pause=0.15)
+
+
+@check("prints data as it arrives, before the server closes", hint="3")
+def prints_as_it_arrives(t):
+    server = t.serve()
+    client = t.run("127.0.0.1", server.port)
+    conn = server.accept(client)
+    conn.send(b"first part, then a pause\n")
+    client.expect_stdout(b"first part, then a pause\n")
+    conn.send(b"second part\n")
+    client.expect_stdout(b"first part, then a pause\nsecond part\n")
+    conn.close()
+    client.expect_exit(0)
+
+
+@check("copies more than 64 KiB exactly", hint="2")
+def copies_large(t):
+    rng = random.Random(1)
+    lines = b"".join(b"line %06d: %s\n" % (i, bytes(rng.choice(b"abcdefghij") for _ in range(40))) for i in range(5000))
+    session(t, lines, pieces=9, pause=0.02)
+
+
+@check("copies NUL bytes and every byte value", hint="3")
+def copies_every_byte(t):
+    data = b"NUL>\0<NUL " + bytes(range(256)) * 8 + b"\0\0end"
+    session(t, data, pieces=3, pause=0.05)
+
+
+@check("connects to localhost by name", hint="2")
+def connects_localhost(t):
+    session(t, GREETING, host="localhost")
+
+
+@check("connects over IPv6 (::1)", hint="2")
+def connects_ipv6(t):
+    if not common.ipv6_loopback_works():
+        t.log("note", "skipped here: this machine has no IPv6 loopback (::1)")
+        return
+    session(t, GREETING, host="::1")
+
+
+@check("connection refused: message and exit 1")
+def refused(t):
+    common.expect_refused(t)
+
+
+@check("unknown host: message and exit 1")
+def unknown_host(t):
+    common.expect_unknown_host(t)
+
+
+@check("bad arguments: usage and exit 2")
+def bad_arguments(t):
+    common.expect_usage(t, common.client_bad_args())
+
+
+@check("memory check (valgrind)", valgrind=True)
+def memory(t):
+    client = session(t, GREETING + bytes(range(256)) * 400, pieces=4)
+    t.expect_clean_memory(client, allow_sockets=True)

@@ -1,0 +1,120 @@
+"""02-server: for each client, log `Got connection from IP:PORT`, greet, close.
+
+The grader plays the clients of the student's server.
+"""
+
+import signal
+
+from ..engine import check, CheckFailed
+from ..net import ANY_ADDRESSES
+from . import common
+
+GREETING = b"Welcome to the server!\n"
+
+
+def greeted(t, server, host="127.0.0.1", bind=None, logged=True):
+    """One client: it must get the greeting, see the server close, and be logged."""
+    conn = t.connect(server.port, host, bind=bind)
+    conn.expect(GREETING)
+    conn.expect_closed()
+    if logged:
+        server.expect_stdout_line(f"Got connection from {conn.local_ip}:{conn.local_port}")
+    conn.close()
+    return conn
+
+
+@check("greets a client and logs its address", hint="2")
+def greets_and_logs(t):
+    server = t.start_server()
+    greeted(t, server)
+
+
+@check("listens on every local address", hint="1")
+def every_address(t):
+    server = t.start_server()
+    if not server.addresses & ANY_ADDRESSES and "?" not in server.addresses:
+        raise CheckFailed(
+            "your server listens on one address only, not on every local address",
+            hint="bind to INADDR_ANY (or in6addr_any), or getaddrinfo with AI_PASSIVE and a NULL host",
+        )
+    # 127.0.0.2 and .3 are loopback too: the log must show the real client address.
+    try:
+        greeted(t, server, host="127.0.0.2", bind="127.0.0.3")
+    except CheckFailed as failure:
+        if "could not connect" in failure.message:
+            raise
+        failure.hint = failure.hint or "print the address accept() gave you (inet_ntop), not a fixed one"
+        raise
+
+
+@check("serves 20 clients in a row", hint="3")
+def twenty_clients(t):
+    server = t.start_server()
+    for _ in range(20):
+        greeted(t, server, logged=False)  # the log lines are the business of the first check
+
+
+@check("restarts on the same port right after serving", hint="1")
+def restart_same_port(t):
+    server = t.start_server()
+    for _ in range(3):
+        greeted(t, server, logged=False)  # the server closes first: its side of each connection is in TIME_WAIT
+    server.stop(signal.SIGTERM)
+    t.log("note", f"the grader starts your server again on port {server.port}")
+    again = t.start_server(port=server.port)
+    greeted(t, again, logged=False)
+
+
+def survives(t, vanish, how):
+    server = t.start_server()
+    for _ in range(5):
+        conn = t.connect(server.port)
+        vanish(conn)
+    t.log("note", f"5 clients {how} at once")
+    conn = t.connect(server.port)
+    try:
+        conn.expect(GREETING)
+    except CheckFailed as failure:
+        failure.hint = failure.hint or "a client that vanished must not stop your server: a failed send() is no reason to exit"
+        raise
+    server.expect_running(f"after clients that {how}")
+
+
+@check("survives clients that close at once", hint="3")
+def clients_close(t):
+    survives(t, lambda conn: conn.close(), "closed")
+
+
+@check("survives clients that reset", hint="3")
+def clients_reset(t):
+    survives(t, lambda conn: conn.reset(), "reset their connection")
+
+
+@check("stops on SIGINT and SIGTERM")
+def stops_on_signals(t):
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        server = t.start_server()
+        greeted(t, server, logged=False)
+        server.stop(sig)
+
+
+@check("port already in use: message and exit 1", hint="1")
+def port_in_use(t):
+    common.expect_port_in_use(t)
+
+
+@check("bad arguments: usage and exit 2")
+def bad_arguments(t):
+    common.expect_usage(t, common.server_bad_args())
+
+
+@check("memory check (valgrind)", valgrind=True)
+def memory(t):
+    server = t.start_server()
+    greeted(t, server, logged=False)
+    t.connect(server.port).reset()
+    t.connect(server.port).close()
+    for _ in range(2):
+        greeted(t, server, logged=False)  # the log has lines for the vanished clients too
+    server.stop(signal.SIGTERM)
+    t.expect_clean_memory(server)

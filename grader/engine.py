@@ -1,0 +1,436 @@
+"""The session engine: what a check can say, and how its verdict is explained.
+
+A check is a function of one argument, the Trial `t`, decorated with @check:
+
+    @check("prints a greeting sent whole")
+    def greeting_whole(t):
+        server = t.serve()
+        client = t.run("127.0.0.1", server.port)
+        conn = server.accept(client)
+        conn.send(GREETING)
+        conn.close()
+        client.expect_stdout(GREETING)
+        client.expect_exit(0)
+
+Every wait has a deadline (the step's timeout, scaled for slow machines and for
+valgrind); every program, port and socket a check opens is closed by the engine
+when the check ends, pass or fail.
+"""
+
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import memcheck, net, sandbox
+from .net import CheckFailed
+from .text import show, lines_of, first_difference
+
+TIMEOUT_SCALE = float(os.environ.get("SOCKLAB_TIMEOUT_SCALE", "1") or 1)
+VALGRIND_SLOWDOWN = 4  # deadlines of a check that runs under valgrind are this much longer
+PASSED_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME")
+
+
+# === Declaring checks ==========================================================
+
+
+@dataclass
+class CheckSpec:
+    name: str
+    func: object
+    weight: float = 1
+    valgrind: bool = False  # runs under valgrind: longer deadlines
+    hint: str = None  # the hint file (e.g. "2") that helps when this check fails
+
+
+def check(name, weight=1, valgrind=False, hint=None):
+    """Declare a check; its name says what behaviour it probes."""
+
+    def declare(func):
+        func.check = CheckSpec(name, func, weight, valgrind, hint)
+        return func
+
+    return declare
+
+
+def checks_of(module):
+    """The checks of a step module, in the order they are written."""
+    return [f.check for f in vars(module).values() if callable(f) and hasattr(f, "check")]
+
+
+# === Student programs ==========================================================
+
+
+class Run(sandbox.Program):
+    """A student program seen from a check: the Program plus expectations."""
+
+    def __init__(self, trial, argv, cwd, stdin=None, valgrind=False, limits=None):
+        self.trial = trial
+        here = str(cwd) + "/"
+        self.shown = " ".join("./" + a[len(here) :] if a.startswith(here) else a for a in map(str, argv))
+        self.valgrind_files = None
+        if valgrind and memcheck.is_native(argv[0]):
+            self.valgrind_files = memcheck.files(trial.scratch)
+            argv = memcheck.command(self.valgrind_files) + list(argv)
+            limits = {**(limits or {}), "as": None, "cpu": 300}
+        super().__init__(argv, cwd, limits=limits, stdin=stdin, env=trial.env, label=self.shown)
+        self.final = None  # how it ended, seen just before the grader's cleanup
+        if valgrind and not self.valgrind_files:
+            trial.log("note", f"{self.shown} is not a native binary (a script?): no valgrind for it")
+        self.stdout_seen = 0  # bytes of stdout already consumed by expect_line
+        trial.log("run", f"$ {self.shown}")
+
+    def remember(self):
+        """Make this program part of the failure report of its check."""
+        self.trial.programs.append(self)
+        return self
+
+    # --- exit ---
+
+    def expect_exit(self, code, within=None):
+        """The program must end by itself with this exit status."""
+        within = self.trial.within(within)
+        status = self.wait(within)
+        if status is None:
+            raise CheckFailed(
+                f"expected your program to exit with status {code}; it was still running after {within:g} s",
+                hint=self.trial.hint_running(self),
+            )
+        if status.code != code:
+            raise CheckFailed(f"expected your program to exit with status {code}; it {status}")
+        self.trial.log("note", f"{self.shown} exited with status {code}")
+
+    def expect_running(self, why=""):
+        status = self.poll()
+        if status is not None:
+            raise CheckFailed(f"your program {status}{' ' + why if why else ''}; it should still be running")
+
+    def stop(self, sig=signal.SIGTERM, within=None):
+        """Send sig; the program must end (by the signal or by exiting) in time."""
+        within = self.trial.within(within)
+        self.trial.log("note", f"the grader sent {sandbox.signal_name(sig)} to {self.shown}")
+        self.signal(sig)
+        status = self.wait(within)
+        if status is None:
+            raise CheckFailed(
+                f"your program was still running {within:g} s after {sandbox.signal_name(sig)}",
+                hint="do not ignore SIGINT/SIGTERM; a blocking accept() or poll() is interrupted by them",
+            )
+        return status
+
+    # --- output ---
+
+    def expect_stdout(self, data, within=None):
+        """Everything the program prints on stdout must be exactly data (waits for it)."""
+        if isinstance(data, str):
+            data = data.encode()
+        within = self.trial.within(within)
+        deadline = time.monotonic() + within
+        got = self.stdout.wait_for(lambda d: len(d) >= len(data) or not data.startswith(d), deadline)
+        if got == data and len(got) == self.stdout.total:
+            self.trial.log("printed", show(got))
+            return
+        if data.startswith(got):
+            message = f"your program printed {len(got)} of the {len(data)} bytes expected"
+            if self.stdout.closed or self.poll() is not None:
+                message += ", then it ended"
+            else:
+                message += f", then nothing more for {within:g} s"
+        elif got.startswith(data):
+            message = f"your program printed {self.stdout.total - len(data)} bytes more than expected"
+        else:
+            message = f"your program's output differs from byte {first_difference(data, got)} on"
+        raise CheckFailed(message, [("expected", show(data)), ("printed", show(got))], hint=self.trial.hint_output(self, got))
+
+    def read_stdout_line(self, within=None):
+        """The next line printed on stdout (without '\\n'); waits for it."""
+        within = self.trial.within(within)
+        deadline = time.monotonic() + within
+        got = self.stdout.wait_for(lambda d: b"\n" in d[self.stdout_seen :], deadline)
+        rest = got[self.stdout_seen :]
+        if b"\n" not in rest:
+            raise CheckFailed(
+                f"expected a line on your program's stdout; none came within {within:g} s",
+                [("printed so far", show(rest) if rest else "(nothing)")],
+                hint=self.trial.hint_output(self, got),
+            )
+        line = rest[: rest.index(b"\n")]
+        self.stdout_seen += len(line) + 1
+        return line
+
+    def expect_stdout_line(self, line, within=None):
+        """The next line printed on stdout must be line."""
+        if isinstance(line, str):
+            line = line.encode()
+        got = self.read_stdout_line(within)
+        if got != line:
+            raise CheckFailed(
+                "your program printed another line than expected",
+                [("expected", show(line + b"\n")), ("printed", show(got + b"\n"))],
+            )
+        self.trial.log("printed", show(line + b"\n"))
+
+    def expect_stderr_mentions(self, *words, within=None):
+        """stderr must hold every word (the program has usually ended by then)."""
+        deadline = time.monotonic() + self.trial.within(within)
+        err = self.stderr.wait_for(lambda d: all(w.encode() in d for w in words), deadline)
+        missing = [w for w in words if w.encode() not in err]
+        if missing:
+            raise CheckFailed(
+                "your program's message on stderr does not say " + ", ".join(repr(w) for w in missing),
+                [("expected", "one line naming " + ", ".join(repr(w) for w in words)), ("stderr", show(err))],
+            )
+
+    def expect_no_stdout(self):
+        out = self.stdout.data()
+        if out:
+            raise CheckFailed("your program printed on stdout where it should not", [("printed", show(out))])
+
+
+# === The trial: one check's world ==============================================
+
+
+class Trial:
+    """What a check sees: its step, its binary, and tools that clean up after it."""
+
+    def __init__(self, step, folder, scratch, spec):
+        self.step = step
+        self.folder = Path(folder)  # the built step folder (in the scratch copy)
+        self.scratch = Path(scratch)
+        self.spec = spec
+        self.timeout = step.timeout * TIMEOUT_SCALE * (VALGRIND_SLOWDOWN if spec.valgrind else 1)
+        self.lines = []  # the transcript
+        self.programs = []  # shown in the failure report
+        self.closers = []  # everything to close or kill when the check ends
+        self.env = {k: v for k, v in os.environ.items() if k in PASSED_ENV or k.startswith("LC_")}
+        self.lock = threading.Lock()
+
+    def within(self, seconds=None):
+        return seconds * TIMEOUT_SCALE if seconds else self.timeout
+
+    def log(self, kind, text):
+        with self.lock:
+            self.lines.append((kind, text))
+
+    def fail(self, message, hint=None, evidence=()):
+        raise CheckFailed(message, evidence, hint)
+
+    # --- programs ---
+
+    def run(self, *args, binary=None, stdin=None, valgrind=None, limits=None):
+        """Start the step's binary (or another one of the step) with args."""
+        path = self.folder / (binary or self.step.binary)
+        return self.run_command([str(path), *args], stdin=stdin, valgrind=valgrind, limits=limits)
+
+    def run_command(self, argv, stdin=None, valgrind=None, limits=None):
+        """Start any command line in the step folder, as a student program."""
+        valgrind = self.spec.valgrind if valgrind is None else valgrind
+        program = Run(self, argv, self.folder, stdin=stdin, valgrind=valgrind, limits=limits)
+        self.closers.append(program.kill)
+        return program.remember()
+
+    def start_server(self, port=None, binary=None, valgrind=None, args=None, stdin=None):
+        """Start the student's server on a fresh port and wait until it listens.
+        stdin="pipe" lets the check type into it (write_stdin, close_stdin)."""
+        port = port or self.free_port()
+        server = self.run(*(args or [port]), binary=binary, valgrind=valgrind, stdin=stdin)
+        server.port = port
+        self.wait_listening(server, port)
+        return server
+
+    def wait_listening(self, server, port, within=None):
+        within = self.within(within) * (2 if server.valgrind_files else 1)
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            status = server.poll()
+            if status is not None:
+                raise CheckFailed(
+                    f"your server {status} before listening on port {port}",
+                    hint=self.hint_early_exit(server),
+                )
+            found = net.listeners(port)
+            if found is None:  # no /proc/net/tcp: a real connection is the only probe
+                found = {"?"} if self._connectable(port) else set()
+            if found:
+                server.addresses = found
+                self.log("note", f"your server listens on port {port}")
+                return
+            time.sleep(0.01)
+        raise CheckFailed(
+            f"your server was not listening on port {port} after {within:g} s",
+            hint="call socket(), bind() to the port given as argument, then listen()",
+        )
+
+    def _connectable(self, port):
+        import socket
+
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
+    # --- network ---
+
+    def free_port(self):
+        port = net.free_port()
+        self.closers.append(port.release)
+        return port
+
+    def connect(self, port, host="127.0.0.1", bind=None):
+        conn = net.connect(host, port, self.log, self.timeout, bind=bind)
+        self.closers.append(conn.close)
+        return conn
+
+    def serve(self, host="127.0.0.1"):
+        """A scripted server of the grader's, for the student's client to reach."""
+        server = net.ScriptedServer(self.log, self.timeout, host)
+        self.closers.append(server.close)
+        return server
+
+    def hold(self, thing):
+        """Close this (a socket, a file...) when the check ends; returns it."""
+        self.closers.append(thing.close)
+        return thing
+
+    # --- memory ---
+
+    def expect_clean_memory(self, program, allow_sockets=False):
+        """The program (ended, run with valgrind) must have no memory error,
+        no leak, and (unless allow_sockets) no connected socket left open."""
+        if not program.valgrind_files:
+            self.log("note", "memory check skipped: not a native binary")
+            return
+        found = memcheck.read(program.valgrind_files)
+        problems = memcheck.problems(found, allow_sockets=allow_sockets)
+        if problems:
+            raise CheckFailed(
+                f"valgrind found {len(problems)} problem(s) in your program",
+                [("valgrind", "\n" + "\n".join(problems))],
+                hint="fix the first one first: the others often follow from it",
+            )
+        self.log("note", "valgrind: no memory error, no leak, no descriptor left open")
+
+    # --- likely causes ---
+
+    def hint_early_exit(self, server):
+        err = server.stderr.data()
+        if b"in use" in err:
+            return "the port was still in use: set SO_REUSEADDR on the listening socket before bind()"
+        return status_hint(server.poll()) or "read its stderr above: the first error it reports is usually the cause"
+
+    def hint_running(self, program):
+        if program.stdout.total == 0 and program.stderr.total == 0:
+            return "it printed nothing: is it blocked in a read, or waiting for something that never comes?"
+        return "is it waiting for more data, or stuck in a loop?"
+
+    def hint_output(self, program, got):
+        if not got and program.poll() is None:
+            return "nothing was printed while your program ran: stdout is a pipe here, not a terminal, so printf output waits in a buffer; call fflush(stdout) (or write(1, ...))"
+        return status_hint(program.poll())
+
+    def cleanup(self):
+        for program in self.programs:  # how each ended on its own, before the grader kills it
+            program.final = program.poll()
+        for close in reversed(self.closers):
+            try:
+                close()
+            except Exception:
+                pass
+        self.closers = []
+
+
+def status_hint(status):
+    """The likely cause behind a way of ending, or None."""
+    if status is None or status.signal is None:
+        return None
+    return {
+        signal.SIGPIPE: "killed by SIGPIPE: it wrote to a socket whose peer had gone; send with MSG_NOSIGNAL (or ignore SIGPIPE) and handle the error",
+        signal.SIGSEGV: "it crashed with an invalid memory access (segmentation fault): run it under valgrind or gdb to see where",
+        signal.SIGABRT: "it aborted: a failed assert(), or glibc found the heap corrupted (a buffer overflow?)",
+        signal.SIGBUS: "it crashed (bus error): an invalid memory access",
+        signal.SIGFPE: "it crashed with an arithmetic error (a division by zero?)",
+        signal.SIGXCPU: "it used up its CPU time: an endless loop?",
+        signal.SIGXFSZ: "it wrote a file larger than allowed: an endless loop writing output?",
+        signal.SIGKILL: "it was killed (SIGKILL): it used too much memory, or the grader stopped it",
+    }.get(status.signal)
+
+
+# === Running one check =========================================================
+
+
+@dataclass
+class Outcome:
+    step: object
+    index: int  # 1-based position of the check in its step
+    name: str
+    weight: float
+    passed: bool
+    output: str = ""
+    seconds: float = 0.0
+    max_score: float = 0.0
+    score: float = 0.0
+    hint: str = None
+    extra: dict = field(default_factory=dict)
+
+
+def run_check(step, spec, index, folder, scratch):
+    """Run one check to its verdict; never raises."""
+    trial = Trial(step, folder, scratch, spec)
+    started = time.monotonic()
+    passed, verdict = False, None
+    try:
+        spec.func(trial)
+        passed = True
+    except CheckFailed as failure:
+        verdict = failure
+    except Exception as error:  # a bug in the check itself: say so plainly
+        import traceback
+
+        verdict = CheckFailed(f"the grader itself failed: {error!r}", [("traceback", traceback.format_exc())])
+    finally:
+        trial.cleanup()
+    output = describe(trial, verdict) if verdict else transcript(trial)
+    return Outcome(step, index, spec.name, spec.weight, passed, output, time.monotonic() - started, hint=spec.hint)
+
+
+def label_of(kind):
+    return f"{kind}:".ljust(10) if len(kind) < 9 else f"{kind}: "
+
+
+def transcript(trial):
+    tag = f"[{trial.step.folder}]"
+    rows = []
+    for kind, text in trial.lines:
+        rows.append(f"{tag} {label_of(kind)}{text}" if kind != "run" else f"{tag} {text}")
+    return "\n".join(rows)
+
+
+def describe(trial, failure):
+    """The failure as a student reads it: transcript, verdict, evidence, cause, programs."""
+    tag = f"[{trial.step.folder}]"
+    rows = [transcript(trial)] if trial.lines else []
+    for label, text in failure.evidence:
+        rows.append(f"{tag} {label_of(label)}{text}")
+    rows.append(f"{tag} {label_of('verdict')}{failure.message}")
+    causes = [failure.hint] + [status_hint(p.final) for p in trial.programs]
+    for cause in dict.fromkeys(c for c in causes if c):
+        rows.append(f"{tag} {label_of('hint')}{cause}")
+    for program in trial.programs:
+        rows.append(describe_program(program))
+    return "\n".join(rows)
+
+
+def describe_program(program):
+    status = program.final
+    state = f"it {status}" if status else "it was still running (stopped by the grader)"
+    rows = [f"--- {program.shown}: {state}"]
+    for name, capture in (("stdout", program.stdout), ("stderr", program.stderr)):
+        data = capture.data()
+        size = f"{capture.total} bytes" + (", middle left out" if capture.truncated else "")
+        rows.append(f"    {name} ({size}):" if data else f"    {name}: (empty)")
+        if data:
+            rows += ["      " + line for line in lines_of(data, limit=20)]
+    return "\n".join(rows)

@@ -1,0 +1,190 @@
+"""A tiny init for one student program (run as a separate interpreter).
+
+    python3 -S -E launcher.py CONTROL_FD STATUS_FD LIMITS_JSON -- PROGRAM ARGS...
+
+The grader starts this script, usually as PID 1 of a fresh PID namespace
+(`unshare --pid --fork --kill-child`). It forks the student's program in a new
+session with resource limits and default signal dispositions, then:
+
+- reports how the program ended on STATUS_FD, one line: `exit N`, `signal N`
+  or `exec ERRNO` (the program could not be started);
+- reads one-letter commands on CONTROL_FD: `T` sends SIGTERM, `I` sends SIGINT,
+  `K` kills everything the program started;
+- when CONTROL_FD closes (the check is over, or the grader died), kills every
+  process the program started, even those that called setsid(), and exits.
+
+Without a PID namespace it makes itself a child subreaper, so orphaned
+descendants are re-parented to it and can still be found and killed.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import select
+import signal
+import sys
+import time
+
+PR_SET_CHILD_SUBREAPER = 36
+LIMITS = {
+    "cpu": resource.RLIMIT_CPU,
+    "as": resource.RLIMIT_AS,
+    "fsize": resource.RLIMIT_FSIZE,
+    "nofile": resource.RLIMIT_NOFILE,
+    "core": resource.RLIMIT_CORE,
+    "nproc": resource.RLIMIT_NPROC,
+}
+DEFAULT_SIGNALS = ("SIGINT", "SIGTERM", "SIGPIPE", "SIGHUP", "SIGQUIT", "SIGCHLD", "SIGXFSZ", "SIGUSR1", "SIGUSR2")
+
+
+def become_subreaper():
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: leftovers are then killed by process group only
+
+
+def start_program(argv, limits, keep_fds):
+    """Fork the student's program; returns (pid, errno of a failed exec or 0)."""
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)  # closed by a successful exec
+    pid = os.fork()
+    if pid:
+        os.close(err_w)
+        data = os.read(err_r, 16)
+        os.close(err_r)
+        return pid, int(data or 0)
+    try:
+        os.close(err_r)
+        os.setsid()
+        for name in DEFAULT_SIGNALS:
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        for fd in keep_fds:
+            os.close(fd)
+        for name, value in limits.items():
+            soft = resource.RLIM_INFINITY if value is None else value
+            try:
+                resource.setrlimit(LIMITS[name], (soft, soft))
+            except (ValueError, OSError):
+                hard = resource.getrlimit(LIMITS[name])[1]
+                resource.setrlimit(LIMITS[name], (min(soft, hard), hard))
+        os.execvp(argv[0], argv)
+    except OSError as e:
+        os.write(err_w, str(e.errno or 1).encode())
+    os._exit(127)
+
+
+def descendants():
+    """Every process below this one (subreaper mode), found through /proc."""
+    me = os.getpid()
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [me]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_everything():
+    """Kill every process the program started; loops until none is left."""
+    if os.getpid() == 1:
+        # PID 1 of our own namespace: -1 reaches exactly the processes inside it.
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        reap_all()
+        return
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        pids = descendants()
+        if not pids:
+            break
+        # Stop first, so a process that forks cannot outrun the killing.
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+        reap_all()
+        time.sleep(0.002)
+
+
+def reap_all(main_pid=None, on_main=None):
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if pid == main_pid and on_main:
+            on_main(status)
+
+
+def report(status_fd, status):
+    if os.WIFSIGNALED(status):
+        line = f"signal {os.WTERMSIG(status)}\n"
+    else:
+        line = f"exit {os.WEXITSTATUS(status)}\n"
+    try:
+        os.write(status_fd, line.encode())
+    except OSError:
+        pass
+
+
+def main():
+    control_fd, status_fd = int(sys.argv[1]), int(sys.argv[2])
+    limits = json.loads(sys.argv[3])
+    argv = sys.argv[sys.argv.index("--") + 1 :]
+    if os.getpid() != 1:
+        become_subreaper()
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    # The grader stops us through CONTROL_FD; plain signals must not kill us
+    # before we have killed the program's descendants.
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGPIPE"):
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    pid, exec_errno = start_program(argv, limits, (control_fd, status_fd, wake_r, wake_w))
+    if exec_errno:
+        os.write(status_fd, f"exec {exec_errno}\n".encode())
+        pid = None
+    commands = {b"T": signal.SIGTERM, b"I": signal.SIGINT}
+    while True:
+        readable, _, _ = select.select([control_fd, wake_r], [], [])
+        if wake_r in readable:
+            os.read(wake_r, 512)
+            reap_all(pid, lambda status: report(status_fd, status))
+        if control_fd in readable:
+            data = os.read(control_fd, 64)
+            if not data:
+                break
+            for letter in (data[i : i + 1] for i in range(len(data))):
+                if letter == b"K":
+                    kill_everything()
+                elif letter in commands:
+                    try:
+                        os.kill(pid, commands[letter])
+                    except ProcessLookupError:
+                        pass
+    kill_everything()
+    reap_all(pid, lambda status: report(status_fd, status))
+
+
+if __name__ == "__main__":
+    main()

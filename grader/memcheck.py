@@ -1,0 +1,164 @@
+"""valgrind memcheck: how to run a program under it, and what its reports say.
+
+Memory errors and leaks come from the XML report; descriptors still open at
+exit come from the text log (valgrind 3.19 writes them only there).
+"""
+
+import os
+import re
+import shutil
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+# What fails the memory check. Leaks "still reachable" at exit do not: memory a
+# server holds when it is killed is not lost.
+SERIOUS_LEAKS = ("Leak_DefinitelyLost", "Leak_IndirectlyLost")
+KIND_NAMES = {
+    "InvalidRead": "invalid read (outside a buffer, or freed memory)",
+    "InvalidWrite": "invalid write (outside a buffer, or freed memory): a buffer overflow?",
+    "InvalidFree": "invalid free()",
+    "MismatchedFree": "mismatched free() / delete",
+    "UninitCondition": "a decision depends on an uninitialised value",
+    "UninitValue": "use of an uninitialised value",
+    "SyscallParam": "a system call was given uninitialised or invalid memory",
+    "Overlap": "overlapping source and destination (memcpy, strcpy)",
+    "Leak_DefinitelyLost": "memory leak: definitely lost",
+    "Leak_IndirectlyLost": "memory leak: indirectly lost",
+    "InvalidMemPool": "invalid memory pool use",
+    "FishyValue": "a suspicious size argument (negative?)",
+}
+
+
+def available():
+    return shutil.which("valgrind") is not None
+
+
+def is_native(path):
+    """True for an ELF binary (C, C++...): those run under valgrind."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+@dataclass
+class Files:
+    xml: str
+    log: str
+
+
+def files(folder):
+    handle, xml = tempfile.mkstemp(prefix="memcheck-", suffix=".xml", dir=folder)
+    handle2, log = tempfile.mkstemp(prefix="memcheck-", suffix=".log", dir=folder)
+    os.close(handle)
+    os.close(handle2)
+    return Files(xml, log)
+
+
+def command(where):
+    return [
+        "valgrind",
+        "--tool=memcheck",
+        "--xml=yes",
+        f"--xml-file={where.xml}",
+        f"--log-file={where.log}",
+        "--leak-check=full",
+        "--show-leak-kinds=definite,indirect",
+        "--errors-for-leak-kinds=definite,indirect",
+        "--track-fds=yes",
+        "--track-origins=yes",
+        "--child-silent-after-fork=yes",
+        "--num-callers=12",
+    ]
+
+
+@dataclass
+class Error:
+    kind: str
+    what: str
+    stack: list  # "fn (file:line)" strings, innermost first
+
+
+@dataclass
+class Findings:
+    errors: list = field(default_factory=list)
+    open_fds: list = field(default_factory=list)  # (description, stack lines)
+    complete: bool = True
+
+
+def read(where):
+    found = Findings()
+    try:
+        root = ET.parse(where.xml).getroot()
+    except (ET.ParseError, OSError):
+        found.complete = False
+        root = None
+    if root is not None:
+        for node in root.iter("error"):
+            found.errors.append(parse_error(node))
+    try:
+        with open(where.log, errors="replace") as f:
+            found.open_fds = parse_fds(f.read())
+    except OSError:
+        pass
+    return found
+
+
+def parse_error(node):
+    kind = node.findtext("kind", "")
+    what = node.findtext("what") or node.findtext("xwhat/text") or kind
+    stack = []
+    frames = node.find("stack")
+    for frame in frames if frames is not None else []:
+        fn = frame.findtext("fn", "???")
+        place = frame.findtext("file")
+        line = frame.findtext("line")
+        stack.append(f"{fn} ({place}:{line})" if place else f"{fn} ({frame.findtext('obj', '?')})")
+    return Error(kind, what, stack)
+
+
+FD_LINE = re.compile(r"^==\d+== Open (.*)$")
+
+
+def parse_fds(log):
+    """The descriptors valgrind saw open at exit: (description, stack) pairs,
+    leaving out those inherited from the grader."""
+    rows, current = [], None
+    for line in log.splitlines():
+        body = re.sub(r"^==\d+== ?", "", line)
+        match = FD_LINE.match(line)
+        if match:
+            current = [match.group(1), []]
+            rows.append(current)
+        elif current is not None and body.strip():
+            current[1].append(body.strip())
+        else:
+            current = None
+    return [(d, s) for d, s in rows if not any("inherited from parent" in x for x in s)]
+
+
+def problems(found, allow_sockets=False):
+    """Human lines for every finding that fails the check (empty: clean)."""
+    lines = []
+    for error in found.errors:
+        if error.kind.startswith("Leak_") and error.kind not in SERIOUS_LEAKS:
+            continue
+        lines.append(f"  {KIND_NAMES.get(error.kind, error.kind)}: {error.what}")
+        lines += [f"      at {frame}" for frame in user_frames(error.stack)]
+    for description, stack in found.open_fds:
+        if "<->" in description and "unbound" not in description and not allow_sockets:
+            lines.append(f"  a connected socket was still open at exit: {description}")
+            lines += [f"      {row}" for row in stack[:6]]
+    if not found.complete:
+        lines.append("  valgrind's report is incomplete: your program was killed before valgrind could finish")
+    return lines
+
+
+def user_frames(stack, keep=6):
+    """The frames worth showing: from the first one in the student's code on."""
+    for i, frame in enumerate(stack):
+        if ".c:" in frame or ".h:" in frame:
+            return stack[i : i + keep]
+    return stack[:keep]

@@ -1,0 +1,384 @@
+"""The grader's side of a socket session: ports, connections, scripted servers.
+
+A check never touches a raw socket: it says `send`, `expect`, `expect_line`,
+`expect_closed`, `reset`, and this module keeps the deadlines, the buffering
+and the transcript lines that explain a failure.
+"""
+
+import errno
+import fcntl
+import os
+import random
+import select
+import socket
+import struct
+import tempfile
+import time
+from pathlib import Path
+
+from .text import show, first_difference, plural
+
+
+class CheckFailed(Exception):
+    """A check's verdict: what went wrong, the evidence, and the likely cause."""
+
+    def __init__(self, message, evidence=(), hint=None):
+        super().__init__(message)
+        self.message = message
+        self.evidence = list(evidence)  # (label, text) pairs: expected, received...
+        self.hint = hint
+
+
+# === Ports =====================================================================
+
+PORT_RANGE = (20000, 32000)  # below Linux's ephemeral range: no client takes them
+LOCK_DIR = Path(tempfile.gettempdir()) / "socklab-ports"
+_handed_out = set()  # ports this process gave already: never twice (TIME_WAIT)
+
+
+class Port(int):
+    """A port number reserved for this process until release() (a file lock)."""
+
+    def release(self):
+        lock = getattr(self, "lock", None)
+        if lock is not None:
+            lock.close()
+            self.lock = None
+
+
+def tcp_sockets():
+    """(local_ip_hex, port, state) of every TCP socket in this network namespace."""
+    rows = []
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    ip, port = fields[1].split(":")
+                    rows.append((ip, int(port, 16), fields[3]))
+        except OSError:
+            pass
+    return rows
+
+
+def port_is_idle(port):
+    """True if no socket uses the port in any state (TIME_WAIT included) and it binds."""
+    if any(p == port for _, p, _ in tcp_sockets()):
+        return False
+    probe = socket.socket()
+    try:
+        probe.bind(("0.0.0.0", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+def free_port():
+    """A port nobody uses, locked against other graders on this machine."""
+    LOCK_DIR.mkdir(mode=0o1777, exist_ok=True)
+    for _ in range(500):
+        port = random.randint(*PORT_RANGE)
+        if port in _handed_out:
+            continue
+        try:
+            lock = open(LOCK_DIR / f"{port}.lock", "a")
+        except OSError:
+            continue
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        if port_is_idle(port):
+            _handed_out.add(port)
+            reserved = Port(port)
+            reserved.lock = lock
+            return reserved
+        lock.close()
+    raise RuntimeError("no free TCP port found in 500 tries")
+
+
+LISTEN = "0A"
+ANY_ADDRESSES = {"00000000", "00000000000000000000000000000000"}
+
+
+def listeners(port):
+    """The local addresses (hex, as in /proc/net/tcp) listening on port, or None
+    when /proc/net/tcp cannot tell (not Linux)."""
+    rows = tcp_sockets()
+    if not rows and not os.path.exists("/proc/net/tcp"):
+        return None
+    return {ip for ip, p, state in rows if p == port and state == LISTEN}
+
+
+def refused_port():
+    """A bound socket that does not listen: connecting to its port is refused."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    return holder
+
+
+def ipv6_loopback_works():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+# === Connections ===============================================================
+
+
+class Conn:
+    """One TCP connection held by the grader, with deadlines on every wait."""
+
+    def __init__(self, sock, log, timeout, name="connection"):
+        self.sock = sock
+        self.log = log
+        self.timeout = timeout
+        self.name = name
+        self.pending = b""  # received, not yet consumed by an expect
+        self.eof = False
+        self.error = None  # an OSError seen while reading (reset)
+
+    @property
+    def local_port(self):
+        return self.sock.getsockname()[1]
+
+    @property
+    def local_ip(self):
+        return self.sock.getsockname()[0]
+
+    # --- sending ---
+
+    def send(self, data, pieces=1, pause=0.05, quiet=False):
+        """Send data, optionally cut into pieces with a pause between them."""
+        if isinstance(data, str):
+            data = data.encode()
+        size = max(1, -(-len(data) // pieces))
+        chunks = [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+        if not quiet:
+            how = f"  (in {len(chunks)} pieces, {pause * 1000:.0f} ms apart)" if len(chunks) > 1 else ""
+            self.log("sent", show(data) + how)
+        for i, chunk in enumerate(chunks):
+            if i:
+                time.sleep(pause)
+            try:
+                self.sock.settimeout(self.timeout)
+                self.sock.sendall(chunk)
+            except socket.timeout:
+                raise CheckFailed(
+                    f"could not send within {self.timeout:g} s: your program is not reading",
+                    hint="a program that stops reading its socket blocks its peer",
+                )
+            except OSError as e:
+                sent = sum(map(len, chunks[:i]))
+                raise CheckFailed(
+                    f"the grader could not send everything: your program had closed the connection "
+                    f"after {sent} of {len(data)} bytes ({e.strerror})",
+                    hint="your program closed its socket too early",
+                )
+
+    def shutdown_write(self):
+        self.log("note", "the grader half-closed its side (shutdown SHUT_WR)")
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def close(self):
+        self.sock.close()
+
+    def reset(self):
+        """Close with an RST instead of a FIN (SO_LINGER with a zero timeout)."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+    # --- receiving ---
+
+    def _fill(self, deadline):
+        """Read once more into pending; False on EOF, reset or deadline."""
+        if self.eof or self.error:
+            return False
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        self.sock.settimeout(left)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            return False
+        except OSError as e:
+            self.error = e
+            return False
+        if not chunk:
+            self.eof = True
+            return False
+        self.pending += chunk
+        return True
+
+    def read_until(self, done, within=None):
+        """Read until done(pending) holds; returns (pending, why) with why one of
+        'ok', 'eof', 'reset', 'timeout'. Nothing is consumed."""
+        deadline = time.monotonic() + (within or self.timeout)
+        while not done(self.pending):
+            if not self._fill(deadline):
+                return self.pending, self._why_stopped()
+        return self.pending, "ok"
+
+    def _why_stopped(self):
+        if self.error is not None:
+            return "reset"
+        return "eof" if self.eof else "timeout"
+
+    def _explain(self, why, within):
+        return {
+            "eof": "then the connection was closed",
+            "reset": f"then the connection was reset ({getattr(self.error, 'strerror', '')})",
+            "timeout": f"then nothing more for {within or self.timeout:g} s",
+        }[why]
+
+    def expect(self, data, within=None):
+        """The next bytes must be exactly data."""
+        if isinstance(data, str):
+            data = data.encode()
+        within = within or self.timeout
+        got, why = self.read_until(lambda p: len(p) >= len(data) or not data.startswith(p), within)
+        received = got[: len(data)]
+        if received == data:
+            self.pending = got[len(data) :]
+            self.log("received", show(data))
+            return data
+        at = first_difference(data, received)
+        if data.startswith(received):
+            message = f"received only {len(received)} of the {len(data)} bytes expected; {self._explain(why, within)}"
+        else:
+            message = f"the bytes differ from byte {at} on"
+        raise CheckFailed(message, [("expected", show(data)), ("received", show(got))])
+
+    def expect_line(self, line, within=None):
+        """The next line must be line (without its '\\n')."""
+        if isinstance(line, str):
+            line = line.encode()
+        return self.expect(line + b"\n", within)
+
+    def read_line(self, within=None):
+        """The next line, without its '\\n'; fails if none comes."""
+        within = within or self.timeout
+        got, why = self.read_until(lambda p: b"\n" in p, within)
+        if why != "ok":
+            raise CheckFailed(f"expected a line ending in \\n; {self._explain(why, within)}", [("received", show(got))])
+        line, _, self.pending = got.partition(b"\n")
+        self.log("received", show(line + b"\n"))
+        return line
+
+    def read_all(self, within=None):
+        """Everything until the peer closes (fails on a timeout)."""
+        within = within or self.timeout
+        got, why = self.read_until(lambda p: False, within)
+        if why == "timeout":
+            raise CheckFailed(
+                f"the connection was still open after {within:g} s",
+                [("received", show(got))],
+                hint="close the socket when you are done with it",
+            )
+        self.pending = b""
+        return got
+
+    def expect_closed(self, within=None):
+        """Nothing more may arrive, and the peer must close (FIN or reset)."""
+        within = within or self.timeout
+        got, why = self.read_until(lambda p: bool(p), within)
+        if got:
+            raise CheckFailed(
+                "expected the connection to be closed, but more bytes came",
+                [("expected", "(the connection closed)"), ("received", show(got))],
+            )
+        if why == "timeout":
+            raise CheckFailed(
+                f"expected the connection to be closed; it was still open after {within:g} s",
+                hint="close() the client's socket once you are done with it",
+            )
+        self.log("received", "(the connection closed)" if why == "eof" else "(the connection was reset)")
+
+
+def connect(host, port, log, timeout, bind=None, family=None):
+    """A Conn to host:port; fails the check with the reason if it cannot."""
+    family = family or (socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if bind:
+            sock.bind((bind, 0))
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+    except OSError as e:
+        sock.close()
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        hint = None
+        if e.errno == errno.ECONNREFUSED:
+            hint = "nothing listens there: did your server bind and listen on every address (INADDR_ANY)?"
+        raise CheckFailed(f"could not connect to {where}: {e.strerror or e}", hint=hint)
+    log("note", f"connected to {host}:{port} from {sock.getsockname()[0]}:{sock.getsockname()[1]}")
+    return Conn(sock, log, timeout)
+
+
+class ScriptedServer:
+    """A listening socket played by the grader, for checking a student's client.
+
+    host "localhost" listens on 127.0.0.1 and, where it can, on ::1 with the
+    same port: a client may try either address first.
+    """
+
+    def __init__(self, log, timeout, host="127.0.0.1"):
+        self.log = log
+        self.timeout = timeout
+        self.host = host
+        first = "127.0.0.1" if host == "localhost" else host
+        self.socks = [self._listen(first, 0)]
+        self.port = self.socks[0].getsockname()[1]
+        if host == "localhost":
+            try:
+                self.socks.append(self._listen("::1", self.port))
+            except OSError:
+                pass  # no IPv6 here, or the port is taken there: IPv4 alone
+
+    @staticmethod
+    def _listen(host, port):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((host, port))
+            sock.listen(16)
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        return sock
+
+    def accept(self, program=None, within=None):
+        """The next client's Conn; fails early if program ends before connecting."""
+        within = within or self.timeout
+        deadline = time.monotonic() + within
+        while True:
+            ready, _, _ = select.select(self.socks, [], [], min(0.05, max(deadline - time.monotonic(), 0)))
+            if ready:
+                try:
+                    sock, peer = ready[0].accept()
+                    break
+                except (BlockingIOError, ConnectionAbortedError):
+                    continue
+            status = program.poll() if program is not None else None
+            if status is not None:
+                raise CheckFailed(f"your client {status} without connecting to the grader's server")
+            if time.monotonic() >= deadline:
+                raise CheckFailed(f"your client did not connect within {within:g} s")
+        sock.setblocking(True)
+        self.log("note", f"your client connected from {peer[0]}:{peer[1]}")
+        return Conn(sock, self.log, self.timeout, name="client")
+
+    def close(self):
+        for sock in self.socks:
+            sock.close()

@@ -1,0 +1,58 @@
+"""The one ordered list of socklab's steps.
+
+Everything else derives from this list: the folders the grader looks for, the
+binaries it runs, the points, the timeouts, the check module of each step, the
+hints, the kit's own tests and the student handout. To add a step, add one entry
+here, a folder under steps/ and solutions/, and a module under grader/checks/.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    slug: str
+    title: str
+    binaries: tuple  # the executables `make` must leave in the step folder
+    usage: str  # the command line, as SPEC writes it
+    points: int  # the step's total; its checks share it by weight
+    timeout: float = 5.0  # default deadline of one wait (reply, exit, ...), seconds
+    budget: float = 60.0  # wall-clock limit of one check, seconds
+
+    @property
+    def folder(self):
+        return f"{self.number:02d}-{self.slug}"
+
+    @property
+    def module(self):
+        """The check module: grader/checks/sNN_slug.py."""
+        return f"grader.checks.s{self.number:02d}_{self.slug.replace('-', '_')}"
+
+    @property
+    def binary(self):
+        return self.binaries[0]
+
+    def hints(self, root=KIT):
+        """The hint files of this step, in the order they are revealed."""
+        folder = Path(root) / "steps" / self.folder / "hints"
+        return sorted(folder.glob("*.md"), key=lambda p: (len(p.stem), p.stem))
+
+
+STEPS = (
+    Step(1, "client", "a client that connects and reads a greeting", ("client",), "client HOST PORT", points=10),
+    Step(2, "server", "a server that accepts and greets", ("server",), "server PORT", points=10),
+)
+
+
+def find(key):
+    """The step named by a number (2, "2", "02") or a folder name ("02-server")."""
+    text = str(key).strip()
+    for step in STEPS:
+        if text in (step.folder, step.slug) or (text.isdigit() and int(text) == step.number):
+            return step
+    names = ", ".join(s.folder for s in STEPS)
+    raise LookupError(f"no step {text!r}; the steps are: {names}")

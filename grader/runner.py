@@ -1,0 +1,163 @@
+"""Grading a submission: copy it, build each step, run its checks, score them."""
+
+import importlib
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import engine, registry, sandbox
+from .engine import Outcome
+from .text import lines_of
+
+BUILD_TIMEOUT = 120  # seconds for `make` in one step folder
+COPY_LIMIT = 64 << 20  # bytes of a submission copied for grading
+SKIPPED_NAMES = {".git", "__pycache__", "build", "node_modules"}
+
+
+@dataclass
+class Report:
+    submission: str
+    steps: list
+    outcomes: list = field(default_factory=list)
+    seconds: float = 0.0
+    isolation: str = ""
+    scratch: str = ""  # where it was built and run (deleted afterwards)
+
+    @property
+    def score(self):
+        return round(sum(o.score for o in self.outcomes), 2)
+
+    @property
+    def max_score(self):
+        return round(sum(o.max_score for o in self.outcomes), 2)
+
+    def of_step(self, step):
+        return [o for o in self.outcomes if o.step is step]
+
+
+def step_root(submission):
+    """The folder holding the step folders: the submission, or its steps/."""
+    submission = Path(submission)
+    kit_steps = submission / "steps"
+    if not any((submission / s.folder).is_dir() for s in registry.STEPS) and kit_steps.is_dir():
+        return kit_steps
+    return submission
+
+
+# === Scratch copy ==============================================================
+
+
+def copy_step(source, target):
+    """Copy a step folder, symlinks kept as links, skipping the bulky folders."""
+    budget = [COPY_LIMIT]
+
+    def ignore(folder, names):
+        skipped = {n for n in names if n in SKIPPED_NAMES}
+        for name in names:
+            path = Path(folder) / name
+            if path.is_file() and not path.is_symlink():
+                budget[0] -= path.stat().st_size
+                if budget[0] < 0:
+                    skipped.add(name)
+        return skipped
+
+    shutil.copytree(source, target, symlinks=True, ignore=ignore)
+
+
+# === Build =====================================================================
+
+
+def build(step, source, scratch):
+    """Copy and build one step; (outcome of the build test, built folder or None)."""
+    started = time.monotonic()
+    folder = scratch / step.folder
+    outcome = Outcome(step, 0, "builds with make", 0, False)
+    if not source.is_dir():
+        outcome.output = f"no folder {step.folder} in the submission: nothing to grade for this step"
+        return outcome, None
+    copy_step(source, folder)
+    make = sandbox.Program(
+        ["make", "-C", str(folder)],
+        scratch,
+        limits={"as": None, "cpu": BUILD_TIMEOUT, "nofile": 1024},
+        label=f"make -C {step.folder}",
+    )
+    status = make.wait(BUILD_TIMEOUT)
+    make.kill()
+    log = (make.stdout.data() + make.stderr.data()).decode("utf-8", "replace")
+    outcome.seconds = time.monotonic() - started
+    if status is None:
+        outcome.output = f"make did not finish within {BUILD_TIMEOUT} s\n{log}"
+        return outcome, None
+    if status.code != 0:
+        outcome.output = f"make {status}; the compiler said:\n" + "\n".join(lines_of(log.encode(), limit=60))
+        return outcome, None
+    missing = [b for b in step.binaries if not os.access(folder / b, os.X_OK)]
+    if missing:
+        outcome.output = (
+            f"make succeeded but left no executable named {', '.join(missing)} in {step.folder}\n"
+            "(the Makefile must build it; a script needs a shebang line and chmod +x)"
+        )
+        return outcome, None
+    warnings = log.count("warning:")
+    outcome.passed = True
+    outcome.output = f"built in {outcome.seconds:.1f} s" + (f", with {warnings} warning(s):\n{log}" if warnings else "")
+    return outcome, folder
+
+
+# === Grade =====================================================================
+
+
+def checks_of(step):
+    return engine.checks_of(importlib.import_module(step.module))
+
+
+def score(step, outcomes):
+    """Share the step's points among its checks by weight (the build test is worth 0)."""
+    total = sum(o.weight for o in outcomes) or 1
+    done = 0.0  # cumulative rounding: the shares add up to the step's points exactly
+    for o in outcomes:
+        before = round(step.points * done / total, 2)
+        done += o.weight
+        o.max_score = round(round(step.points * done / total, 2) - before, 2)
+        o.score = o.max_score if o.passed else 0.0
+
+
+def grade(submission, steps=None, jobs=None, progress=None):
+    """Grade the submission's steps; returns a Report."""
+    started = time.monotonic()
+    steps = list(steps or registry.STEPS)
+    root = step_root(submission)
+    report = Report(str(submission), steps, isolation=sandbox.isolation())
+    jobs = jobs or max(2, 2 * (os.cpu_count() or 1))
+    with tempfile.TemporaryDirectory(prefix="socklab-grade-") as scratch:
+        scratch = Path(scratch)
+        report.scratch = str(scratch)
+        os.chmod(scratch, 0o755)
+        futures = []
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for step in steps:
+                built, folder = build(step, root / step.folder, scratch)
+                report.outcomes.append(built)
+                if progress:
+                    progress(built)
+                for index, spec in enumerate(checks_of(step), start=1):
+                    if folder is None:
+                        reason = "not run: the step did not build (see its build test)"
+                        futures.append(Outcome(step, index, spec.name, spec.weight, False, reason, hint=spec.hint))
+                    else:
+                        futures.append(pool.submit(engine.run_check, step, spec, index, folder, scratch))
+            for item in futures:
+                outcome = item if isinstance(item, Outcome) else item.result()
+                report.outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+    for step in steps:
+        score(step, [o for o in report.of_step(step) if o.index])
+    report.outcomes.sort(key=lambda o: (steps.index(o.step), o.index))
+    report.seconds = time.monotonic() - started
+    return report

@@ -1,0 +1,277 @@
+"""Running untrusted student programs: limits, captured output, sure cleanup.
+
+Every program runs under grader/launcher.py, a tiny init that lives in a PID
+namespace of its own when the machine allows it (then everything the program
+starts dies with it), and is a child subreaper otherwise. The grader talks to
+it through two pipes: one-letter commands one way, the exit status the other.
+"""
+
+import functools
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+LAUNCHER = Path(__file__).with_name("launcher.py")
+OUTPUT_CAP = 4 << 20  # bytes of stdout (and of stderr) kept: half head, half tail
+
+DEFAULT_LIMITS = {
+    "cpu": 60,  # seconds of CPU: a spinning program is stopped
+    "as": 1 << 30,  # address space: a runaway allocation fails instead of swapping
+    "fsize": 64 << 20,  # largest file it may write
+    "nofile": 1024,
+    "core": 0,
+}
+
+
+# === Isolation =================================================================
+
+
+@functools.lru_cache(maxsize=None)
+def pid_namespace_prefix():
+    """The command that puts a program in a PID namespace of its own, or ()."""
+    if os.environ.get("SOCKLAB_NO_PIDNS") or not shutil.which("unshare"):
+        return ()
+    for prefix in (
+        ("unshare", "--pid", "--fork", "--kill-child"),
+        ("unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child"),
+    ):
+        try:
+            probe = subprocess.run(prefix + ("true",), capture_output=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if probe.returncode == 0:
+            return prefix
+    return ()
+
+
+def isolation():
+    """One line for the report: how student programs are contained here."""
+    if pid_namespace_prefix():
+        return "PID namespace per program"
+    return "child subreaper per program (no PID namespace here)"
+
+
+# === Captured output ===========================================================
+
+
+class Capture:
+    """Drains one pipe in a thread, keeping the head and the tail under a cap."""
+
+    def __init__(self, fd, cap=OUTPUT_CAP):
+        self.head = bytearray()
+        self.tail = deque()
+        self.tail_len = 0
+        self.total = 0
+        self.cap = cap
+        self.closed = False
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._drain, args=(fd,), daemon=True)
+        self.thread.start()
+
+    def _drain(self, fd):
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            with self.changed:
+                if not chunk:
+                    self.closed = True
+                    self.changed.notify_all()
+                    break
+                self._keep(chunk)
+                self.changed.notify_all()
+        os.close(fd)
+
+    def _keep(self, chunk):
+        self.total += len(chunk)
+        room = self.cap // 2 - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail.append(chunk)
+            self.tail_len += len(chunk)
+            while self.tail_len - len(self.tail[0]) >= self.cap // 2:
+                self.tail_len -= len(self.tail.popleft())
+            excess = self.tail_len - self.cap // 2
+            if excess > 0:
+                self.tail[0] = self.tail[0][excess:]
+                self.tail_len -= excess
+
+    @property
+    def truncated(self):
+        return self.total > len(self.head) + self.tail_len
+
+    def data(self):
+        """What was kept: everything, unless more than the cap was written."""
+        with self.changed:
+            return bytes(self.head) + b"".join(self.tail)
+
+    def wait_for(self, predicate, deadline):
+        """Wait until predicate(data) holds or the pipe closes; returns the data."""
+        with self.changed:
+            while True:
+                data = bytes(self.head) + b"".join(self.tail)
+                if predicate(data) or self.closed:
+                    return data
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return data
+                self.changed.wait(min(left, 0.5))
+
+
+# === Exit status ===============================================================
+
+
+class Status:
+    """How a program ended: an exit code, a signal, or a failed exec."""
+
+    def __init__(self, kind, value):
+        self.kind, self.value = kind, value
+
+    @classmethod
+    def parse(cls, line):
+        kind, _, value = line.strip().partition(" ")
+        return cls(kind, int(value))
+
+    @property
+    def code(self):
+        return self.value if self.kind == "exit" else None
+
+    @property
+    def signal(self):
+        return self.value if self.kind == "signal" else None
+
+    def __str__(self):
+        if self.kind == "exit":
+            return f"exited with status {self.value}"
+        if self.kind == "signal":
+            return f"was killed by {signal_name(self.value)}"
+        return f"could not be started: {os.strerror(self.value)}"
+
+
+def signal_name(number):
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+# === Programs ==================================================================
+
+
+class Program:
+    """One student program, started under the launcher; see the module doc."""
+
+    def __init__(self, argv, cwd, limits=None, stdin=None, env=None, label=None):
+        self.argv = [str(a) for a in argv]
+        self.label = label or " ".join(self.argv)
+        self.status = None
+        self.started = time.monotonic()
+        limits = {**DEFAULT_LIMITS, **(limits or {})}
+        control_r, self.control = os.pipe()
+        self.status_r, status_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        in_r, self.stdin = os.pipe() if stdin == "pipe" else (None, None)
+        command = (
+            pid_namespace_prefix()
+            + (sys.executable, "-S", "-E", str(LAUNCHER), str(control_r), str(status_w))
+            + (json.dumps(limits), "--", *self.argv)
+        )
+        try:
+            self.process = subprocess.Popen(
+                command,
+                cwd=cwd,
+                env=env,
+                stdin=in_r if in_r is not None else subprocess.DEVNULL,
+                stdout=out_w,
+                stderr=err_w,
+                pass_fds=(control_r, status_w),
+                start_new_session=True,
+            )
+        finally:
+            for fd in (control_r, status_w, out_w, err_w, in_r):
+                if fd is not None:
+                    os.close(fd)
+        self.stdout = Capture(out_r)
+        self.stderr = Capture(err_r)
+        self._status_lock = threading.Lock()
+
+    # --- state ---
+
+    def poll(self):
+        """The exit status if the program has ended, else None (never blocks)."""
+        return self.wait(0)
+
+    def wait(self, timeout):
+        """Wait up to timeout seconds for the program to end; its Status or None."""
+        with self._status_lock:
+            if self.status is None and self.status_r is not None:
+                ready, _, _ = select.select([self.status_r], [], [], max(timeout, 0))
+                if ready:
+                    line = os.read(self.status_r, 64).decode()
+                    self.status = Status.parse(line) if line else Status("signal", signal.SIGKILL)
+            return self.status
+
+    @property
+    def alive(self):
+        return self.poll() is None
+
+    # --- control ---
+
+    def _command(self, letter):
+        try:
+            os.write(self.control, letter)
+        except OSError:
+            pass
+
+    def signal(self, sig):
+        """Send SIGTERM or SIGINT to the program itself."""
+        self._command({signal.SIGTERM: b"T", signal.SIGINT: b"I"}[sig])
+
+    def close_stdin(self):
+        if self.stdin is not None:
+            os.close(self.stdin)
+            self.stdin = None
+
+    def write_stdin(self, data):
+        """Feed bytes to the program's stdin; False if it no longer reads it."""
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.stdin, view) :]
+            return True
+        except (BrokenPipeError, OSError):
+            return False
+
+    def kill(self):
+        """Kill the program and everything it started; wait for the launcher."""
+        if self.control is None:
+            return
+        self.close_stdin()
+        os.close(self.control)  # the launcher kills every descendant, then exits
+        self.control = None
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.wait(0.5)
+        self.stdout.thread.join(2)
+        self.stderr.thread.join(2)
+        os.close(self.status_r)
+        self.status_r = None
+
+    @property
+    def elapsed(self):
+        return time.monotonic() - self.started

@@ -1,0 +1,74 @@
+"""Shared helpers of the kit's self-tests: grading a folder, installing a
+test program as a one-step submission, finding processes left behind."""
+
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(KIT))
+
+from grader import registry, runner  # noqa: E402
+
+PROGRAMS = KIT / "tests" / "programs"
+HEADER = re.compile(r"^\s*(?:#\s*)?(step|bug|fails|also):\s*(.*?)\s*$", re.M)
+FIXTURE_MAKEFILE = """\
+{binary}: {binary}.c
+\t$(CC) -std=c17 -Wall -Wextra -O2 -g -o $@ {binary}.c
+"""
+
+
+def grade(submission, *steps):
+    """Grade these steps (registry entries) of a submission folder; a Report."""
+    return runner.grade(submission, steps or None)
+
+
+def failed_checks(report):
+    return {o.name for o in report.outcomes if not o.passed}
+
+
+def read_header(path):
+    """The `step: / bug: / fails: / also:` header of a test program."""
+    head = path.read_text(errors="replace")[:2000]
+    fields = {key: value for key, value in HEADER.findall(head)}
+    fields.setdefault("also", "")
+    return fields
+
+
+def install(program, folder):
+    """Make a one-step submission in folder from a test program; its Step."""
+    fields = read_header(program)
+    step = registry.find(fields["step"])
+    target = folder / step.folder
+    target.mkdir(parents=True)
+    if program.suffix == ".c":
+        shutil.copy(program, target / f"{step.binary}.c")
+        (target / "Makefile").write_text(FIXTURE_MAKEFILE.format(binary=step.binary))
+    else:
+        shutil.copy(program, target / step.binary)
+        os.chmod(target / step.binary, 0o755)
+        (target / "Makefile").write_text("all:\n\t@true\n")
+    return step
+
+
+def programs(kind):
+    return sorted(p for p in (PROGRAMS / kind).glob("*") if p.suffix in (".c", ".py"))
+
+
+def leftovers(report):
+    """Processes still running from the scratch folder a grading used (their
+    binary or their command line lies there, even after it was deleted)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            exe = os.readlink(f"/proc/{entry}/exe")
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if report.scratch in exe or report.scratch in cmdline:
+            found.append(f"pid {entry}: {cmdline.replace(chr(0), ' ')}")
+    return found

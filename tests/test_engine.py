@@ -1,0 +1,251 @@
+"""Self-tests of the grader's machinery: the sandbox, ports, escaping, scoring,
+valgrind's reports. Each runs both with and without a PID namespace where the
+difference matters."""
+
+import os
+import signal
+import socket
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from conftest import KIT
+from grader import memcheck, net, registry, runner, sandbox, text
+from grader.engine import Outcome
+
+SANDBOX_MODES = [pytest.param(True, id="pid-namespace"), pytest.param(False, id="subreaper")]
+
+
+@pytest.fixture(params=SANDBOX_MODES)
+def mode(request, monkeypatch):
+    if request.param:
+        if not sandbox.pid_namespace_prefix():
+            pytest.skip("no PID namespace on this machine")
+    else:
+        monkeypatch.setattr(sandbox, "pid_namespace_prefix", lambda: ())
+    return request.param
+
+
+def compile_c(tmp_path, source, name="prog"):
+    (tmp_path / f"{name}.c").write_text(textwrap.dedent(source))
+    subprocess.run(["cc", "-std=gnu17", "-O0", "-g", "-o", name, f"{name}.c"], cwd=tmp_path, check=True)
+    return str(tmp_path / name)
+
+
+def alive(pids):
+    return [p for p in pids if os.path.exists(f"/proc/{p}") and "Z" not in open(f"/proc/{p}/stat").read().split()[2]]
+
+
+# === Sandbox ===================================================================
+
+
+def test_exit_status_is_reported(tmp_path, mode):
+    program = sandbox.Program(["sh", "-c", "echo out; echo err >&2; exit 3"], tmp_path)
+    status = program.wait(10)
+    program.kill()
+    assert (status.kind, status.code) == ("exit", 3)
+    assert program.stdout.data() == b"out\n" and program.stderr.data() == b"err\n"
+
+
+def test_death_by_signal_is_reported(tmp_path, mode):
+    program = sandbox.Program(["sh", "-c", "kill -SEGV $$"], tmp_path)
+    status = program.wait(10)
+    program.kill()
+    assert status.signal == signal.SIGSEGV
+    assert str(status) == "was killed by SIGSEGV"
+
+
+@pytest.mark.parametrize("make", [pytest.param("missing", id="missing"), pytest.param("not-executable", id="not-executable")])
+def test_a_program_that_cannot_start_is_reported(tmp_path, make):
+    path = tmp_path / "client"
+    if make == "not-executable":
+        path.write_text("#!/bin/sh\necho hi\n")
+    program = sandbox.Program([str(path)], tmp_path)
+    status = program.wait(10)
+    program.kill()
+    assert status.kind == "exec"
+    assert "could not be started" in str(status)
+
+
+def test_signals_reach_a_program_even_if_the_grader_ignored_them(tmp_path, mode):
+    # A non-interactive shell may start us with SIGINT ignored; the program must not inherit that.
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        program = sandbox.Program(["sleep", "100"], tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, old)
+    time.sleep(0.2)
+    program.signal(signal.SIGINT)
+    status = program.wait(10)
+    program.kill()
+    assert status.signal == signal.SIGINT
+
+
+def test_kill_reaches_children_that_called_setsid(tmp_path, mode):
+    binary = compile_c(
+        tmp_path,
+        r"""
+        #include <stdio.h>
+        #include <unistd.h>
+        int main(void) {
+            for (int i = 0; i < 3; i++) {
+                if (fork() == 0) {
+                    setsid();
+                    if (fork() == 0) { printf("%d\n", getpid()); fflush(stdout); for (;;) pause(); }
+                    for (;;) pause();
+                }
+            }
+            for (;;) pause();
+        }
+        """,
+    )
+    program = sandbox.Program([binary], tmp_path)
+    deadline = time.monotonic() + 10
+    out = program.stdout.wait_for(lambda d: d.count(b"\n") >= 3, deadline)
+    # Inside a PID namespace the printed pids are the namespace's; find them from outside.
+    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and os.path.exists(f"/proc/{p}/exe") and safe_exe(p) == binary]
+    assert out.count(b"\n") == 3 and len(pids) >= 7
+    program.kill()
+    time.sleep(0.1)
+    assert alive(pids) == []
+
+
+def safe_exe(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+
+
+def test_output_is_capped_keeping_head_and_tail(tmp_path, mode):
+    program = sandbox.Program(["sh", "-c", "echo FIRST; head -c 20000000 /dev/zero; echo LAST"], tmp_path)
+    program.wait(20)
+    program.kill()
+    out = program.stdout
+    assert out.total == 20000000 + 11
+    assert out.truncated and len(out.data()) <= sandbox.OUTPUT_CAP
+    assert out.data().startswith(b"FIRST\n") and out.data().endswith(b"LAST\n")
+
+
+def test_cpu_limit_stops_a_spinning_program(tmp_path):
+    program = sandbox.Program(["sh", "-c", "while :; do :; done"], tmp_path, limits={"cpu": 1})
+    status = program.wait(20)
+    program.kill()
+    assert status is not None and status.signal in (signal.SIGXCPU, signal.SIGKILL)
+
+
+def test_memory_limit_makes_a_huge_allocation_fail(tmp_path):
+    binary = compile_c(
+        tmp_path,
+        """
+        #include <stdlib.h>
+        int main(void) { return malloc((size_t)4 << 30) == NULL ? 7 : 0; }
+        """,
+    )
+    program = sandbox.Program([binary], tmp_path)
+    status = program.wait(10)
+    program.kill()
+    assert status.code == 7
+
+
+# === Ports =====================================================================
+
+
+def test_free_ports_are_distinct_and_idle():
+    ports = [net.free_port() for _ in range(20)]
+    try:
+        assert len(set(ports)) == 20
+        assert all(net.PORT_RANGE[0] <= p <= net.PORT_RANGE[1] for p in ports)
+        for p in ports:
+            s = socket.socket()
+            s.bind(("0.0.0.0", p))  # nobody uses it
+            s.close()
+    finally:
+        for p in ports:
+            p.release()
+
+
+def test_listeners_sees_a_listening_socket_without_connecting():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    assert net.listeners(port) == set()
+    s.listen(1)
+    assert net.listeners(port) == {"0100007F"}
+    s.close()
+
+
+# === Text ======================================================================
+
+
+@pytest.mark.parametrize(
+    "data, shown",
+    [
+        pytest.param(b"CALC:7\n", '"CALC:7\\n"', id="newline"),
+        pytest.param(b"a\0b\r\t\\\"", '"a\\0b\\r\\t\\\\\\""', id="controls"),
+        pytest.param(b"\xff\x7f", '"\\xff\\x7f"', id="high-bytes"),
+    ],
+)
+def test_show_escapes_bytes(data, shown):
+    assert text.show(data) == shown
+
+
+def test_show_shortens_long_data_and_says_its_length():
+    shown = text.show(b"x" * 10000)
+    assert "10000 bytes" in shown and len(shown) < 300
+
+
+def test_lines_of_shows_binary_output_as_escaped_blocks():
+    rows = text.lines_of(bytes(range(256)) * 10, limit=10)
+    assert len(rows) <= 11 and "\\x80" in "".join(rows) and all(len(r) < 250 for r in rows)
+
+
+# === Scoring ===================================================================
+
+
+@pytest.mark.parametrize("count", [1, 3, 7, 11, 13])
+def test_check_shares_add_up_to_the_step_points(count):
+    step = registry.STEPS[0]
+    outcomes = [Outcome(step, i + 1, f"c{i}", 1, True) for i in range(count)]
+    runner.score(step, outcomes)
+    assert round(sum(o.max_score for o in outcomes), 6) == step.points
+
+
+# === valgrind ==================================================================
+
+
+@pytest.mark.skipif(not memcheck.available(), reason="valgrind is not installed")
+def test_memcheck_reports_leak_invalid_write_and_open_socket(tmp_path):
+    binary = compile_c(
+        tmp_path,
+        r"""
+        #include <stdlib.h>
+        #include <string.h>
+        #include <unistd.h>
+        #include <sys/socket.h>
+        #include <netinet/in.h>
+        #include <arpa/inet.h>
+        int main(int argc, char **argv) {
+            char *lost = malloc(64); lost[0] = 1; lost = NULL;
+            char *small = malloc(4); small[4] = 'x'; free(small);
+            int listener = socket(AF_INET, SOCK_STREAM, 0);
+            struct sockaddr_in a = {0}; a.sin_family = AF_INET; a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            bind(listener, (void *)&a, sizeof a); listen(listener, 1);
+            socklen_t len = sizeof a; getsockname(listener, (void *)&a, &len);
+            int c = socket(AF_INET, SOCK_STREAM, 0); connect(c, (void *)&a, sizeof a);
+            int s = accept(listener, NULL, NULL); (void)s; (void)argc; (void)argv;
+            return 0;
+        }
+        """,
+    )
+    where = memcheck.files(tmp_path)
+    program = sandbox.Program(memcheck.command(where) + [binary], tmp_path, limits={"as": None})
+    assert program.wait(60) is not None
+    program.kill()
+    problems = "\n".join(memcheck.problems(memcheck.read(where)))
+    assert "invalid write" in problems and "prog.c:" in problems
+    assert "definitely lost" in problems
+    assert "connected socket was still open" in problems
+    assert memcheck.problems(memcheck.read(where), allow_sockets=True) != []

@@ -1,0 +1,55 @@
+"""Programs with one known bug fail the check meant for that bug (and only the
+checks their header names); correct programs written differently from the
+reference get full marks; misbehaving programs get a clear verdict on every
+check, in bounded time, and leave no process behind."""
+
+import time
+
+import pytest
+
+from conftest import failed_checks, grade, install, leftovers, programs, read_header
+
+MISBEHAVING_BUDGET = 120  # seconds to grade one step of a hostile program
+
+
+def params(kind):
+    return [pytest.param(p, id=p.name) for p in programs(kind)]
+
+
+@pytest.mark.parametrize("program", params("bugs"))
+def test_bug_fails_its_check(program, tmp_path):
+    fields = read_header(program)
+    step = install(program, tmp_path)
+    report = grade(tmp_path, step)
+    assert report.outcomes[0].passed, f"{program.name} does not build:\n{report.outcomes[0].output}"
+    failed = failed_checks(report)
+    target = fields["fails"]
+    allowed = {target} | {name.strip() for name in fields["also"].split("|") if name.strip()}
+    assert target in failed, f"{program.name} ({fields['bug']}) should fail {target!r}; failed: {sorted(failed)}"
+    assert failed <= allowed, f"{program.name} also fails checks its bug does not explain: {sorted(failed - allowed)}"
+
+
+@pytest.mark.parametrize("program", params("correct"))
+def test_correct_program_gets_full_marks(program, tmp_path):
+    step = install(program, tmp_path)
+    report = grade(tmp_path, step)
+    failures = [f"{o.name}:\n{o.output}" for o in report.outcomes if not o.passed]
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("program", params("misbehaving"))
+def test_misbehaving_program_gets_clear_verdicts(program, tmp_path):
+    step = install(program, tmp_path)
+    started = time.monotonic()
+    report = grade(tmp_path, step)
+    took = time.monotonic() - started
+    checks = report.outcomes[1:]
+    passing = [o.name for o in checks if o.passed]
+    assert not passing, f"{program.name} passes {passing}"
+    for o in checks:
+        assert "verdict:" in o.output, f"{o.name}: no verdict in\n{o.output}"
+    assert took < MISBEHAVING_BUDGET, f"grading {program.name} took {took:.0f} s"
+    deadline = time.monotonic() + 5
+    while leftovers(report) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not leftovers(report), f"processes left behind by {program.name}: {leftovers(report)}"
