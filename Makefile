@@ -1,6 +1,7 @@
 # socklab: every entry point of the kit (README.md explains each one).
 #
 #   make grade [SUBMISSION=DIR] [OUT=DIR]   grade the steps, write the reports
+#                                           (VALGRIND=0: no memory check, faster)
 #   make check STEP=NN                      build and grade one step (exit 0 if it passes)
 #   make hint STEP=NN [LEVEL=all]           the next hint of a step
 #   make test                               the kit's own test suite
@@ -13,7 +14,8 @@ SUBMISSION ?= $(KIT)/steps
 OUT        ?= $(KIT)/build/grade
 SUB_ABS    := $(abspath $(SUBMISSION))
 OUT_ABS    := $(abspath $(OUT))
-GRADER      = cd "$(KIT)" && "$(PYTHON)" -m grader
+VALGRIND   ?= 1
+GRADER      = cd "$(KIT)" && SOCKLAB_VALGRIND="$(VALGRIND)" "$(PYTHON)" -m grader
 SETUP       = PYTHON="$(PYTHON)" "$(KIT)/tools/setup"
 
 .PHONY: grade check hint test clean setup

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import registry, report, runner
 
-HINT_STATE = registry.KIT / ".socklab-hints"
+HINT_STATE = Path(os.environ.get("SOCKLAB_HINT_STATE") or registry.KIT / ".socklab-hints")
 
 
 def interrupted(signum, _frame):
@@ -31,7 +31,8 @@ def grade(args):
     if not submission.is_dir():
         sys.exit(f"socklab: no folder {args.submission}")
     result = runner.grade(submission, steps, jobs=args.jobs)
-    passed, failed = report.console(result, details=not args.quiet)
+    most = None if args.command == "check" or args.all_details else 2
+    passed, failed = report.console(result, details=not args.quiet, most=most)
     out = report.write(result, args.out)
     print(f"Reports: {out / 'results.json'}, {out / 'junit.xml'}")
     print(f"{passed} passed, {failed} failed")
@@ -76,14 +77,16 @@ def main(argv=None):
         p.add_argument("--out", default=str(registry.KIT / "build" / "grade"))
         p.add_argument("--jobs", type=int, default=None, help="checks run at once")
         p.add_argument("--quiet", action="store_true", help="no failure details on the console")
+        p.add_argument("--all-details", action="store_true", help="explain every failure, not two a step")
     p = sub.add_parser("hint")
     p.add_argument("step")
     p.add_argument("--all", action="store_true")
-    sub.add_parser("list")
+    p = sub.add_parser("list")
+    p.add_argument("--markdown", action="store_true", help="the README's table of steps")
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
-            print("\n".join(step.folder for step in registry.STEPS))
+            print(registry.markdown_table() if args.markdown else "\n".join(s.folder for s in registry.STEPS))
             return 0
         if args.command == "hint":
             return hint(args)

@@ -17,8 +17,12 @@ valgrind); every program, port and socket a check opens is closed by the engine
 when the check ends, pass or fail.
 """
 
+import fcntl
 import os
+import select
 import signal
+import struct
+import termios
 import threading
 import time
 from dataclasses import dataclass, field
@@ -71,14 +75,15 @@ class Run(sandbox.Program):
         here = str(cwd) + "/"
         self.shown = " ".join("./" + a[len(here) :] if a.startswith(here) else a for a in map(str, argv))
         self.valgrind_files = None
-        if valgrind and memcheck.is_native(argv[0]):
+        self.no_valgrind = valgrind and (memcheck.skipped_because() or (not memcheck.is_native(argv[0]) and "not a native binary (a script?)"))
+        if valgrind and not self.no_valgrind:
             self.valgrind_files = memcheck.files(trial.scratch)
             argv = memcheck.command(self.valgrind_files) + list(argv)
             limits = {**(limits or {}), "as": None, "cpu": 300}
         super().__init__(argv, cwd, limits=limits, stdin=stdin, env=trial.env, label=self.shown)
         self.final = None  # how it ended, seen just before the grader's cleanup
-        if valgrind and not self.valgrind_files:
-            trial.log("note", f"{self.shown} is not a native binary (a script?): no valgrind for it")
+        if self.no_valgrind:
+            trial.log("note", f"{self.shown} runs without valgrind: {self.no_valgrind}")
         self.stdout_seen = 0  # bytes of stdout already consumed by expect_line
         trial.log("run", f"$ {self.shown}")
 
@@ -183,10 +188,125 @@ class Run(sandbox.Program):
                 [("expected", "one line naming " + ", ".join(repr(w) for w in words)), ("stderr", show(err))],
             )
 
+    def expect_stderr_message(self, within=None, hint="say why on stderr, e.g. with strerror(errno)"):
+        """stderr must hold some message (any words): the program says why it stopped."""
+        deadline = time.monotonic() + self.trial.within(within)
+        err = self.stderr.wait_for(lambda d: bool(d.strip()), deadline)
+        if not err.strip():
+            raise CheckFailed("your program said nothing on stderr; a message saying why was expected", hint=hint)
+
     def expect_no_stdout(self):
         out = self.stdout.data()
         if out:
             raise CheckFailed("your program printed on stdout where it should not", [("printed", show(out))])
+
+    def expect_stdout_next(self, data, within=None):
+        """The next bytes on stdout, after those already expected (by this or by
+        expect_stdout_line), must be data: for output that is not whole lines."""
+        if isinstance(data, str):
+            data = data.encode()
+        within = self.trial.within(within)
+        start = self.stdout_seen
+        deadline = time.monotonic() + within
+        got = self.stdout.wait_for(lambda d: len(d) - start >= len(data) or not data.startswith(d[start:]), deadline)
+        rest = got[start:]
+        if rest[: len(data)] == data:
+            self.stdout_seen += len(data)
+            self.trial.log("printed", show(data))
+            return
+        if data.startswith(rest):
+            ended = self.stdout.closed or self.poll() is not None
+            then = "then it ended" if ended else f"then nothing more for {within:g} s"
+            message = f"your program printed {len(rest)} of the {len(data)} bytes expected next, {then}"
+        else:
+            message = f"your program's output differs from the expected bytes at byte {first_difference(data, rest)}"
+        raise CheckFailed(message, [("expected", show(data)), ("printed", show(rest))], hint=self.trial.hint_output(self, rest))
+
+    # --- stdin: the grader types (the program must be started with stdin="pipe") ---
+
+    def type(self, data, pieces=1, pause=0.05, quiet=False):
+        """Type data at the program's stdin, cut into pieces with a pause between
+        them; fails if the program stops reading its stdin for a whole deadline."""
+        if isinstance(data, str):
+            data = data.encode()
+        if self.stdin is None:
+            raise RuntimeError("type(): start the program with stdin='pipe' (or its stdin was closed)")
+        size = max(1, -(-len(data) // pieces))
+        chunks = [data[i : i + size] for i in range(0, len(data), size)]
+        if not quiet:
+            how = f"  (in {len(chunks)} pieces, {pause * 1000:.0f} ms apart)" if len(chunks) > 1 else ""
+            self.trial.log("typed", show(data) + how)
+        os.set_blocking(self.stdin, False)  # our end only: every write below has a deadline
+        for i, chunk in enumerate(chunks):
+            if i:
+                time.sleep(pause)
+            self._type_chunk(chunk)
+
+    def _type_chunk(self, chunk):
+        within = self.trial.within()
+        deadline = time.monotonic() + within
+        view = memoryview(chunk)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([], [self.stdin], [], left)[1]:
+                raise CheckFailed(
+                    f"your program did not read its stdin: what was typed still waited after {within:g} s",
+                    hint="watch stdin with poll() together with the socket, and read it whenever poll() says it is readable",
+                )
+            try:
+                view = view[os.write(self.stdin, view) :]
+            except BlockingIOError:
+                continue
+            except OSError:
+                raise CheckFailed("your program closed its stdin (or ended) before reading what was typed")
+
+    def type_until_full(self, line=b"filler line, typed until your program stops reading\n", settle=0.3, limit=64 << 20):
+        """Type copies of line until the program stops reading its stdin (the pipe
+        stays full for settle seconds: it is blocked elsewhere, say sending to a
+        peer that does not read) or limit bytes are typed; returns the count.
+        Never fails: a program that keeps reading simply gets limit bytes."""
+        if self.stdin is None:
+            raise RuntimeError("type_until_full(): start the program with stdin='pipe'")
+        os.set_blocking(self.stdin, False)
+        block = line * max(1, 65536 // len(line))
+        typed, view = 0, memoryview(b"")
+        while typed < limit:
+            if not select.select([], [self.stdin], [], settle * TIMEOUT_SCALE)[1]:
+                break
+            view = view or memoryview(block)
+            try:
+                n = os.write(self.stdin, view)
+            except BlockingIOError:
+                continue
+            except OSError:
+                break  # it ended or closed stdin: the caller's next expectation says so
+            typed, view = typed + n, view[n:]
+        self.trial.log("typed", f"{show(line)} again and again: {typed} bytes, until your program stopped reading")
+        return typed
+
+    def end_input(self):
+        """Close the program's stdin: it reads end of file, as after Ctrl-D at a terminal."""
+        self.trial.log("note", "the grader closed your program's stdin (end of input, like Ctrl-D)")
+        self.close_stdin()
+
+    def unread_input(self):
+        """How many typed bytes the program has not read yet."""
+        if self.stdin is None:
+            return 0
+        return struct.unpack("i", fcntl.ioctl(self.stdin, termios.FIONREAD, b"\0" * 4))[0]
+
+    def expect_input_read(self, within=None, hint=None):
+        """The program must read everything typed so far (it need not act on it)."""
+        within = self.trial.within(within)
+        deadline = time.monotonic() + within
+        while self.unread_input() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        unread = self.unread_input()
+        if unread:
+            raise CheckFailed(
+                f"your program did not read its stdin: {unread} typed bytes still waited after {within:g} s",
+                hint=hint or "watch stdin with poll() at all times, and read it whenever poll() says it is readable",
+            )
 
 
 # === The trial: one check's world ==============================================
@@ -301,10 +421,10 @@ class Trial:
         """The program (ended, run with valgrind) must have no memory error,
         no leak, and (unless allow_sockets) no connected socket left open."""
         if not program.valgrind_files:
-            self.log("note", "memory check skipped: not a native binary")
+            self.log("note", f"memory not checked: {program.no_valgrind}")
             return
         found = memcheck.read(program.valgrind_files)
-        problems = memcheck.problems(found, allow_sockets=allow_sockets)
+        problems = memcheck.problems(found, allow_sockets=allow_sockets, port=getattr(program, "port", None))
         if problems:
             raise CheckFailed(
                 f"valgrind found {len(problems)} problem(s) in your program",
@@ -334,6 +454,8 @@ class Trial:
     def cleanup(self):
         for program in self.programs:  # how each ended on its own, before the grader kills it
             program.final = program.poll()
+            # and what it had printed: closing its stdin or its sockets below may make it print more
+            program.final_output = {c: (c.data(), c.total, c.truncated) for c in (program.stdout, program.stderr)}
         for close in reversed(self.closers):
             try:
                 close()
@@ -428,8 +550,9 @@ def describe_program(program):
     state = f"it {status}" if status else "it was still running (stopped by the grader)"
     rows = [f"--- {program.shown}: {state}"]
     for name, capture in (("stdout", program.stdout), ("stderr", program.stderr)):
-        data = capture.data()
-        size = f"{capture.total} bytes" + (", middle left out" if capture.truncated else "")
+        seen = getattr(program, "final_output", {}).get(capture)
+        data, total, truncated = seen or (capture.data(), capture.total, capture.truncated)
+        size = f"{total} bytes" + (", middle left out" if truncated else "")
         rows.append(f"    {name} ({size}):" if data else f"    {name}: (empty)")
         if data:
             rows += ["      " + line for line in lines_of(data, limit=20)]

@@ -34,6 +34,15 @@ def available():
     return shutil.which("valgrind") is not None
 
 
+def skipped_because():
+    """Why programs run without valgrind here (None: they run under it)."""
+    if os.environ.get("SOCKLAB_VALGRIND", "1") == "0":
+        return "VALGRIND=0 was given"
+    if not available():
+        return "valgrind is not installed (apt-get install valgrind)"
+    return None
+
+
 def is_native(path):
     """True for an ELF binary (C, C++...): those run under valgrind."""
     try:
@@ -139,18 +148,36 @@ def parse_fds(log):
     return [(d, s) for d, s in rows if not any("inherited from parent" in x for x in s)]
 
 
-def problems(found, allow_sockets=False):
-    """Human lines for every finding that fails the check (empty: clean)."""
+def leaked_sockets(open_fds, port=None):
+    """The sockets open at exit that are connections, not a server's listener.
+
+    A connection whose peer has left shows as `<-> unbound`, like a listening
+    socket; so for a server (port known) exactly one socket may hold its port.
+    """
+    sockets = [(d, s) for d, s in open_fds if " socket " in f" {d} "]
+    if port is None:
+        return [(d, s) for d, s in sockets if "<->" in d and "unbound" not in d.split("<->")[1]]
+    on_port = [(d, s) for d, s in sockets if f":{port} <->" in d]
+    wildcard = [x for x in on_port if re.search(rf"(^|: )(0\.0\.0\.0|::|\[::\]):{port} <->", x[0])]
+    listener = (wildcard or on_port or [None])[0]
+    return [x for x in on_port if x is not listener]
+
+
+def problems(found, allow_sockets=False, port=None):
+    """Human lines for every finding that fails the check (empty: clean).
+    port: the server's listening port (one socket on it is expected)."""
     lines = []
     for error in found.errors:
         if error.kind.startswith("Leak_") and error.kind not in SERIOUS_LEAKS:
             continue
         lines.append(f"  {KIND_NAMES.get(error.kind, error.kind)}: {error.what}")
         lines += [f"      at {frame}" for frame in user_frames(error.stack)]
-    for description, stack in found.open_fds:
-        if "<->" in description and "unbound" not in description and not allow_sockets:
-            lines.append(f"  a connected socket was still open at exit: {description}")
-            lines += [f"      {row}" for row in stack[:6]]
+    leaked = [] if allow_sockets else leaked_sockets(found.open_fds, port)
+    if leaked:
+        lines.append(f"  {len(leaked)} client connection(s) still open at exit: close() each client's socket when done with it")
+        for description, stack in leaked[:5]:
+            lines.append(f"      {description}")
+            lines += [f"        {row}" for row in stack[:4]]
     if not found.complete:
         lines.append("  valgrind's report is incomplete: your program was killed before valgrind could finish")
     return lines

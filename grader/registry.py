@@ -56,3 +56,11 @@ def find(key):
             return step
     names = ", ".join(s.folder for s in STEPS)
     raise LookupError(f"no step {text!r}; the steps are: {names}")
+
+
+def markdown_table():
+    """The README's table of steps (a test keeps the README in step with it)."""
+    rows = ["| step | you write | run it as | points |", "|---|---|---|---|"]
+    for step in STEPS:
+        rows.append(f"| `{step.folder}` | {step.title} | `{step.usage}` | {step.points} |")
+    return "\n".join(rows)

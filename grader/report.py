@@ -98,8 +98,9 @@ class Style:
         return self("1", text)
 
 
-def console(report, details=True, stream=sys.stdout):
-    """The table of steps and checks, the failures explained, the score."""
+def console(report, details=True, stream=sys.stdout, most=None):
+    """The table of steps and checks, the failures explained, the score.
+    most: explain at most this many failures a step (None: all of them)."""
     style = Style(stream)
     say = lambda text="": print(text, file=stream)
     say(style.bold(f"socklab grader: {report.submission}") + style.dim(f"  (isolation: {report.isolation})"))
@@ -109,15 +110,20 @@ def console(report, details=True, stream=sys.stdout):
         top = sum(o.max_score for o in outcomes)
         say()
         say(style.bold(f"{step.folder:<40}") + f"{got:6g} / {top:g}")
+        explained = 0
         for o in outcomes:
             mark = style.good("PASS") if o.passed else style.bad("FAIL")
             points = f"{o.score:g}/{o.max_score:g}" if o.max_score else ""
             say(f"  {mark} {o.name:<52} {points:>9}")
-            if details and not o.passed:
+            if details and not o.passed and (most is None or explained < most):
+                explained += 1
                 for line in o.output.splitlines():
                     say(style.dim("       ") + line)
                 if o.hint:
                     say(f"       more help: make hint STEP={step.number:02d}  (hint {o.hint} helps here)")
+        hidden = sum(not o.passed for o in outcomes) - explained
+        if details and hidden > 0:
+            say(style.dim(f"  ({hidden} more failure(s) not explained here: make check STEP={step.number:02d} explains each)"))
     passed = sum(o.passed for o in report.outcomes)
     failed = len(report.outcomes) - passed
     say()

@@ -94,7 +94,7 @@ def build(step, source, scratch):
         outcome.output = f"make did not finish within {BUILD_TIMEOUT} s\n{log}"
         return outcome, None
     if status.code != 0:
-        outcome.output = f"make {status}; the compiler said:\n" + "\n".join(lines_of(log.encode(), limit=60))
+        outcome.output = f"make {status}; its output:\n" + "\n".join(lines_of(log.encode(), limit=60))
         return outcome, None
     missing = [b for b in step.binaries if not os.access(folder / b, os.X_OK)]
     if missing:

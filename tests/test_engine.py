@@ -247,5 +247,19 @@ def test_memcheck_reports_leak_invalid_write_and_open_socket(tmp_path):
     problems = "\n".join(memcheck.problems(memcheck.read(where)))
     assert "invalid write" in problems and "prog.c:" in problems
     assert "definitely lost" in problems
-    assert "connected socket was still open" in problems
+    assert "client connection(s) still open at exit" in problems
     assert memcheck.problems(memcheck.read(where), allow_sockets=True) != []
+
+
+@pytest.mark.parametrize(
+    "fds, port, leaked",
+    [
+        pytest.param(["AF_INET socket 4: 0.0.0.0:4242 <-> unbound"], 4242, 0, id="listener-only"),
+        pytest.param(["AF_INET6 socket 4: :::4242 <-> unbound", "AF_INET6 socket 5: ::ffff:127.0.0.1:4242 <-> unbound"], 4242, 1, id="peer-gone"),
+        pytest.param(["AF_INET socket 3: 127.0.0.1:4242 <-> unbound", "AF_INET socket 6: 127.0.0.1:4242 <-> 127.0.0.1:5555"], 4242, 1, id="loopback-listener"),
+        pytest.param(["AF_INET socket 3: 127.0.0.1:5555 <-> 127.0.0.1:4242"], None, 1, id="client-connected"),
+        pytest.param(["AF_INET socket 3: 127.0.0.1:5555 <-> unbound"], None, 0, id="client-unbound"),
+    ],
+)
+def test_leaked_sockets_tells_connections_from_the_listener(fds, port, leaked):
+    assert len(memcheck.leaked_sockets([(d, []) for d in fds], port)) == leaked

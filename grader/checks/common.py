@@ -10,6 +10,7 @@ import time
 
 from ..engine import CheckFailed
 from ..net import ipv6_loopback_works  # noqa: F401 (the steps' checks use it)
+from ..net import ANY_ADDRESSES
 from ..text import show
 
 # A PORT must be plain decimal from 1 to 65535: no sign, no spaces, no hex.
@@ -33,7 +34,8 @@ def expect_usage(t, arg_lists):
     for args, program in programs:
         shown = " ".join(show(a) if (not a or " " in a) else a for a in args) or "(no arguments)"
         status = program.wait(max(deadline - time.monotonic(), 0.1))
-        err = program.stderr.data()
+        # the exit status can come before the capture thread has drained stderr
+        err = program.stderr.wait_for(lambda d: b"usage" in d.lower(), deadline)
         if status is None or status.code != 2:
             what = "was still running" if status is None else str(status)
             raise CheckFailed(
@@ -104,3 +106,13 @@ def expect_port_in_use(t):
     server = t.run(port, valgrind=False)
     server.expect_exit(1)
     server.expect_stderr_mentions(str(port), IN_USE)
+
+
+def expect_every_address(t, server):
+    """The server (started with t.start_server) listens on every local address,
+    not on one: INADDR_ANY (or in6addr_any), not 127.0.0.1."""
+    if not server.addresses & ANY_ADDRESSES and "?" not in server.addresses:
+        raise CheckFailed(
+            "your server listens on one address only, not on every local address",
+            hint="bind to INADDR_ANY (or in6addr_any), or getaddrinfo with AI_PASSIVE and a NULL host",
+        )

@@ -26,7 +26,12 @@ def greeted(t, server, host="127.0.0.1", bind=None, logged=True):
 @check("greets a client and logs its address", hint="2")
 def greets_and_logs(t):
     server = t.start_server()
-    greeted(t, server)
+    try:
+        greeted(t, server)
+    except CheckFailed as failure:
+        if "another line" in failure.message:
+            failure.hint = "stdout holds only the `Got connection from IP:PORT` lines: print banners and errors on stderr"
+        raise
 
 
 @check("listens on every local address", hint="1")
