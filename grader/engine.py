@@ -112,6 +112,16 @@ class Run(sandbox.Program):
         if status is not None:
             raise CheckFailed(f"your program {status}{' ' + why if why else ''}; it should still be running")
 
+    def freeze(self):
+        """Stop the program (SIGSTOP) until thaw(): connections made meanwhile
+        wait in its listen backlog, so the grader decides what they look like
+        (closed, reset) by the time it accepts them, whatever its speed."""
+        self.signal(signal.SIGSTOP)
+        self.trial.closers.append(self.thaw)  # never leave it frozen
+
+    def thaw(self):
+        self.signal(signal.SIGCONT)
+
     def stop(self, sig=signal.SIGTERM, within=None):
         """Send sig; the program must end (by the signal or by exiting) in time."""
         within = self.trial.within(within)

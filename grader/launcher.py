@@ -9,7 +9,8 @@ session with resource limits and default signal dispositions, then:
 - reports how the program ended on STATUS_FD, one line: `exit N`, `signal N`
   or `exec ERRNO` (the program could not be started);
 - reads one-letter commands on CONTROL_FD: `T` sends SIGTERM, `I` sends SIGINT,
-  `K` kills everything the program started;
+  `S` freezes the program (SIGSTOP), `C` lets it go on (SIGCONT), `K` kills
+  everything the program started;
 - when CONTROL_FD closes (the check is over, or the grader died), kills every
   process the program started, even those that called setsid(), and exits.
 
@@ -164,7 +165,7 @@ def main():
     if exec_errno:
         os.write(status_fd, f"exec {exec_errno}\n".encode())
         pid = None
-    commands = {b"T": signal.SIGTERM, b"I": signal.SIGINT}
+    commands = {b"T": signal.SIGTERM, b"I": signal.SIGINT, b"S": signal.SIGSTOP, b"C": signal.SIGCONT}
     while True:
         readable, _, _ = select.select([control_fd, wake_r], [], [])
         if wake_r in readable:

@@ -236,8 +236,8 @@ class Program:
             pass
 
     def signal(self, sig):
-        """Send SIGTERM or SIGINT to the program itself."""
-        self._command({signal.SIGTERM: b"T", signal.SIGINT: b"I"}[sig])
+        """Send SIGTERM, SIGINT, SIGSTOP or SIGCONT to the program itself."""
+        self._command({signal.SIGTERM: b"T", signal.SIGINT: b"I", signal.SIGSTOP: b"S", signal.SIGCONT: b"C"}[sig])
 
     def close_stdin(self):
         if self.stdin is not None:

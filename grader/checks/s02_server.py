@@ -4,6 +4,7 @@ The grader plays the clients of the student's server.
 """
 
 import signal
+import time
 
 from ..engine import check, CheckFailed
 from ..net import ANY_ADDRESSES
@@ -72,10 +73,15 @@ def restart_same_port(t):
 
 def survives(t, vanish, how):
     server = t.start_server()
+    # Frozen, the server cannot greet a client before it vanishes: each one
+    # waits in the backlog, already closed or reset, when the server goes on.
+    server.freeze()
     for _ in range(5):
         conn = t.connect(server.port)
         vanish(conn)
-    t.log("note", f"5 clients {how} at once")
+    time.sleep(0.05)
+    server.thaw()
+    t.log("note", f"5 clients {how} at once, while your server was paused (SIGSTOP); then it went on (SIGCONT)")
     conn = t.connect(server.port)
     try:
         conn.expect(GREETING)
@@ -117,8 +123,11 @@ def bad_arguments(t):
 def memory(t):
     server = t.start_server()
     greeted(t, server, logged=False)
+    server.freeze()  # so that the next two have vanished before they are served
     t.connect(server.port).reset()
     t.connect(server.port).close()
+    time.sleep(0.05)
+    server.thaw()
     for _ in range(2):
         greeted(t, server, logged=False)  # the log has lines for the vanished clients too
     server.stop(signal.SIGTERM)
