@@ -1,14 +1,14 @@
 /*
 step: 01-client
-bug: once data has started it takes 100 ms without new data to mean the server is done (a poll() timeout ends the copy), so a greeting sent in pieces with longer pauses is cut short.
+bug: takes one recv() for the whole message: it prints what the first recv() returns and stops.
 fails: prints a greeting sent in pieces with pauses
+also: prints data as it arrives, before the server closes | copies more than 64 KiB exactly | copies NUL bytes and every byte value | memory check (valgrind)
 */
 /* A careful client: connect to HOST PORT, copy every byte to stdout until EOF. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,23 +85,14 @@ static int write_all(int fd, const char *p, size_t n)
 int main(int argc, char **argv)
 {
     char buf[4096];
-    int fd, status = 0, started = 0;
+    int fd, status = 0;
 
     if (argc != 3 || parse_port(argv[2]) < 0) usage();
     fd = connect_to(argv[1], argv[2]);
     if (fd < 0) return 1;
     for (;;) {
-        ssize_t n;
-        if (started) {
-            /* BUG: "the server has said everything if it is quiet for 100 ms" */
-            struct pollfd p = {.fd = fd, .events = POLLIN};
-            int ready = poll(&p, 1, 100);
-            if (ready < 0 && errno == EINTR) continue;
-            if (ready == 0) break;
-        }
-        n = recv(fd, buf, sizeof buf, 0);
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n == 0) break;
-        if (n > 0) started = 1;
         if (n < 0) {
             if (errno == EINTR) continue;
             fprintf(stderr, "client: recv from %s port %s: %s\n", argv[1], argv[2], strerror(errno));
@@ -111,8 +102,8 @@ int main(int argc, char **argv)
         if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0) {
             fprintf(stderr, "client: write to stdout: %s\n", strerror(errno));
             status = 1;
-            break;
         }
+        break; /* BUG: "one recv() is one message" */
     }
     close(fd);
     return status;
