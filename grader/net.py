@@ -76,21 +76,46 @@ def port_is_idle(port):
         probe.close()
 
 
+def lock_dir():
+    """The folder of port locks, shared by every user of the machine (sticky and
+    world-writable like /tmp); a per-user one if another user's is unusable."""
+    shared = LOCK_DIR
+    try:
+        shared.mkdir(exist_ok=True)
+        if shared.stat().st_uid == os.geteuid():
+            os.chmod(shared, 0o1777)  # mkdir's mode is cut by the umask
+    except OSError:
+        pass
+    if os.access(shared, os.W_OK | os.X_OK):
+        return shared
+    mine = shared.with_name(f"{shared.name}-{os.geteuid()}")
+    mine.mkdir(mode=0o700, exist_ok=True)
+    return mine
+
+
+def take_lock(path):
+    """A file lock on path, or None if someone holds it (read access is enough)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return os.fdopen(fd)
+
+
 def free_port():
     """A port nobody uses, locked against other graders on this machine."""
-    LOCK_DIR.mkdir(mode=0o1777, exist_ok=True)
+    folder = lock_dir()
     for _ in range(500):
         port = random.randint(*PORT_RANGE)
         if port in _handed_out:
             continue
-        try:
-            lock = open(LOCK_DIR / f"{port}.lock", "a")
-        except OSError:
-            continue
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.close()
+        lock = take_lock(folder / f"{port}.lock")
+        if lock is None:
             continue
         if port_is_idle(port):
             _handed_out.add(port)
