@@ -10,7 +10,7 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(KIT))
 
-from grader import registry, runner  # noqa: E402
+from grader import registry, runner, sandbox  # noqa: E402,F401
 
 PROGRAMS = KIT / "tests" / "programs"
 HEADER = re.compile(r"^\s*(?:#\s*)?(step|bug|fails|also):\s*(.*?)\s*$", re.M)

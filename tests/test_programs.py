@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import failed_checks, grade, install, leftovers, programs, read_header
+from conftest import sandbox, failed_checks, grade, install, leftovers, programs, read_header
 
 MISBEHAVING_BUDGET = 120  # seconds to grade one step of a hostile program
 
@@ -37,8 +37,21 @@ def test_correct_program_gets_full_marks(program, tmp_path):
     assert not failures, "\n\n".join(failures)
 
 
-@pytest.mark.parametrize("program", params("misbehaving"))
-def test_misbehaving_program_gets_clear_verdicts(program, tmp_path):
+def misbehaving():
+    """Every hostile program with a PID namespace; those that start processes
+    of their own also without one (the subreaper must find their children)."""
+    for p in programs("misbehaving"):
+        yield pytest.param(p, True, id=f"{p.name}-pidns")
+        if "fork" in p.name or "setsid" in p.name:
+            yield pytest.param(p, False, id=f"{p.name}-subreaper")
+
+
+@pytest.mark.parametrize("program, pid_namespace", misbehaving())
+def test_misbehaving_program_gets_clear_verdicts(program, pid_namespace, tmp_path, monkeypatch):
+    if not pid_namespace:
+        monkeypatch.setattr(sandbox, "pid_namespace_prefix", lambda: ())
+    elif not sandbox.pid_namespace_prefix():
+        pytest.skip("no PID namespace on this machine")
     step = install(program, tmp_path)
     started = time.monotonic()
     report = grade(tmp_path, step)
