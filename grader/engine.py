@@ -17,6 +17,7 @@ valgrind); every program, port and socket a check opens is closed by the engine
 when the check ends, pass or fail.
 """
 
+import contextlib
 import fcntl
 import os
 import select
@@ -273,15 +274,17 @@ class Run(sandbox.Program):
     def type_until_full(self, line=b"filler line, typed until your program stops reading\n", settle=0.3, limit=64 << 20):
         """Type copies of line until the program stops reading its stdin (the pipe
         stays full for settle seconds: it is blocked elsewhere, say sending to a
-        peer that does not read) or limit bytes are typed; returns the count.
-        Never fails: a program that keeps reading simply gets limit bytes."""
+        peer that does not read), limit bytes are typed, or the deadline passes;
+        returns the count. Never fails: the caller's next expectation judges."""
         if self.stdin is None:
             raise RuntimeError("type_until_full(): start the program with stdin='pipe'")
         os.set_blocking(self.stdin, False)
         block = line * max(1, 65536 // len(line))
-        typed, view = 0, memoryview(b"")
-        while typed < limit:
+        typed, view, why = 0, memoryview(b""), "and your program was still reading"
+        deadline = time.monotonic() + self.trial.within()
+        while typed < limit and time.monotonic() < deadline:
             if not select.select([], [self.stdin], [], settle * TIMEOUT_SCALE)[1]:
+                why = "until your program stopped reading"
                 break
             view = view or memoryview(block)
             try:
@@ -291,7 +294,7 @@ class Run(sandbox.Program):
             except OSError:
                 break  # it ended or closed stdin: the caller's next expectation says so
             typed, view = typed + n, view[n:]
-        self.trial.log("typed", f"{show(line)} again and again: {typed} bytes, until your program stopped reading")
+        self.trial.log("typed", f"{show(line)} again and again: {typed} bytes, {why}")
         return typed
 
     def end_input(self):
@@ -346,6 +349,18 @@ class Trial:
 
     def fail(self, message, hint=None, evidence=()):
         raise CheckFailed(message, evidence, hint)
+
+    @contextlib.contextmanager
+    def hint(self, text):
+        """A failure inside the block gets this hint (the likely cause):
+            with t.hint("call shutdown(fd, SHUT_WR) at the end of stdin"):
+                conn.expect_closed()
+        """
+        try:
+            yield
+        except CheckFailed as failure:
+            failure.hint = text
+            raise
 
     # --- programs ---
 

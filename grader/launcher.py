@@ -165,6 +165,12 @@ def main():
     if exec_errno:
         os.write(status_fd, f"exec {exec_errno}\n".encode())
         pid = None
+    # Let go of the program's stdin, stdout and stderr: the grader must see the
+    # end of its output once the program (and what it started) has closed them.
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
     commands = {b"T": signal.SIGTERM, b"I": signal.SIGINT, b"S": signal.SIGSTOP, b"C": signal.SIGCONT}
     while True:
         readable, _, _ = select.select([control_fd, wake_r], [], [])

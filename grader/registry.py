@@ -45,6 +45,8 @@ class Step:
 STEPS = (
     Step(1, "client", "a client that connects and reads a greeting", ("client",), "client HOST PORT", points=10),
     Step(2, "server", "a server that accepts and greets", ("server",), "server PORT", points=10),
+    Step(3, "chat-client", "a chat client that listens to the keyboard and the server at once", ("chat-client",), "chat-client HOST PORT", points=10),
+    Step(4, "chat-server", "a chat server that talks with one client at a time", ("chat-server",), "chat-server PORT", points=10),
 )
 
 

@@ -30,8 +30,10 @@ def server_bad_args():
 def expect_usage(t, arg_lists):
     """Each argument list gets a usage line on stderr and exit status 2."""
     programs = [(args, t.run(*args, valgrind=False)) for args in arg_lists]
+    t.programs.clear()  # dozens of programs: a failure report shows the failing one only
     deadline = time.monotonic() + t.timeout
     for args, program in programs:
+        t.programs[:] = [program]
         shown = " ".join(show(a) if (not a or " " in a) else a for a in args) or "(no arguments)"
         status = program.wait(max(deadline - time.monotonic(), 0.1))
         # the exit status can come before the capture thread has drained stderr
@@ -49,7 +51,6 @@ def expect_usage(t, arg_lists):
                 [("expected", f'"usage: {t.step.usage}\\n"'), ("stderr", show(err))],
             )
     t.log("note", f"{len(arg_lists)} bad argument lists: each got a usage line and exit status 2")
-    t.programs.clear()  # dozens of programs: the report shows only the failing one
 
 
 def expect_refused(t):

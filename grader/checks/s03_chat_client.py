@@ -1,0 +1,173 @@
+"""03-chat-client: stdin to the socket and the socket to stdout, both at once.
+
+The grader plays the server and the user: it types at the client's stdin and
+talks over the connection, in both orders, and ends each side in turn.
+"""
+
+import random
+
+from ..engine import check
+from . import common
+
+GREETING = b"Welcome to the server!\n"
+LOCKSTEP = (
+    "a read() of stdin blocks until the user types, and a recv() until the server speaks: "
+    "wait on both with poll() and serve whichever is ready"
+)
+HALF_CLOSE = "at the end of stdin (read returns 0), call shutdown(fd, SHUT_WR): the server sees the end of file"
+
+
+def chat(t, host="127.0.0.1"):
+    """The student's client, connected to a server of the grader's; its stdin
+    is a pipe the grader types into, open until end_input()."""
+    server = t.serve(host)
+    client = t.run(host, server.port, stdin="pipe")
+    return client, server.accept(client)
+
+
+def closes(t, conn):
+    conn.close()
+    t.log("note", "the grader's server closed the connection")
+
+
+def big_line(seed, size=100_000):
+    """One line longer than any sane buffer, then a few short ones."""
+    rng = random.Random(seed)
+    body = bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz ") for _ in range(size))
+    return body + b"\n" + b"".join(b"short line %d\n" % i for i in range(50))
+
+
+@check("prints what the server says first, before anything is typed", hint="1")
+def server_speaks_first(t):
+    client, conn = chat(t)
+    for words in (GREETING, b"and a second line, still before you typed anything\n"):
+        conn.send(words)
+        with t.hint(LOCKSTEP):
+            client.expect_stdout_next(words)
+
+
+@check("sends typed lines and prints the replies, turn by turn", hint="2")
+def conversation(t):
+    client, conn = chat(t)
+    conn.send(GREETING)
+    client.expect_stdout_next(GREETING)
+    for mine, theirs in ((b"hello\n", b"hi there\n"), (b"how are you?\n", b"fine, thanks\n"), (b"bye\n", b"see you\n")):
+        client.type(mine)
+        conn.expect(mine)
+        conn.send(theirs)
+        client.expect_stdout_next(theirs)
+
+
+@check("prints what the server says unprompted, in the middle of a session", hint="1")
+def server_speaks_unprompted(t):
+    client, conn = chat(t)
+    client.type(b"anyone there?\n")
+    conn.expect(b"anyone there?\n")
+    for news in (b"news: one\n", b"news: two, with no line typed in between\n", b"news: three, in parts"):
+        conn.send(news, pieces=2 if b"parts" in news else 1)
+        with t.hint(LOCKSTEP):
+            client.expect_stdout_next(news)
+    client.type(b"thanks\n")
+    conn.expect(b"thanks\n")
+
+
+@check("copies a line of more than 64 KiB each way, in pieces", hint="2")
+def copies_large(t):
+    client, conn = chat(t)
+    down, up = big_line(3), big_line(4)
+    conn.send(down, pieces=7, pause=0.03)
+    client.expect_stdout_next(down)
+    client.type(up, pieces=7, pause=0.03)
+    with t.hint("send every byte read() gave, and loop: send() may take fewer bytes than offered"):
+        conn.expect(up)
+
+
+@check("at the end of input, half-closes: the server sees the end of file", hint="3")
+def half_closes(t):
+    client, conn = chat(t)
+    client.type(b"last words\n")
+    client.end_input()
+    conn.expect(b"last words\n")
+    with t.hint(HALF_CLOSE):
+        conn.expect_closed()
+
+
+@check("after the end of input, prints what the server sends until it closes, then exits 0", hint="3")
+def prints_after_end_of_input(t):
+    client, conn = chat(t)
+    client.type(b"that is all from me\n")
+    client.end_input()
+    conn.expect(b"that is all from me\n")
+    conn.read_until(lambda pending: False, within=t.within(1))  # its end of file, if it comes
+    with t.hint(HALF_CLOSE + ", not close(): the server may still have something to say"):
+        for reply in (b"one more thing\n", b"and a last one\n"):
+            conn.send(reply, pieces=2)
+            client.expect_stdout_next(reply)
+    closes(t, conn)
+    client.expect_exit(0)
+
+
+@check("exits 0 at once when the server closes, even with stdin still open", hint="3")
+def exits_when_server_closes(t):
+    client, conn = chat(t)
+    client.type(b"hi\n")
+    conn.expect(b"hi\n")
+    conn.send(b"goodbye\n")
+    closes(t, conn)
+    client.expect_stdout_next(b"goodbye\n")
+    with t.hint("recv() returning 0 means the server has closed: stop there, whatever stdin does"):
+        client.expect_exit(0)
+
+
+@check("server resets the connection: message on stderr and exit 1", hint="3")
+def server_resets(t):
+    client, conn = chat(t)
+    conn.send(GREETING)
+    client.expect_stdout_next(GREETING)
+    conn.reset()
+    t.log("note", "the grader's server reset the connection (RST)")
+    with t.hint("recv() fails with ECONNRESET: say so on stderr and exit 1"):
+        client.expect_exit(1)
+    client.expect_stderr_message()
+
+
+@check("connects to localhost by name and to ::1 (IPv6)", hint="2")
+def connects_by_name_and_ipv6(t):
+    for host in ["localhost"] + (["::1"] if common.ipv6_loopback_works() else []):
+        client, conn = chat(t, host)
+        conn.send(GREETING)
+        client.expect_stdout_next(GREETING)
+        client.end_input()
+        closes(t, conn)
+        client.expect_exit(0)
+
+
+@check("connection refused: message and exit 1")
+def refused(t):
+    common.expect_refused(t)
+
+
+@check("unknown host: message and exit 1")
+def unknown_host(t):
+    common.expect_unknown_host(t)
+
+
+@check("bad arguments: usage and exit 2")
+def bad_arguments(t):
+    common.expect_usage(t, common.client_bad_args())
+
+
+@check("memory check (valgrind)", valgrind=True)
+def memory(t):
+    client, conn = chat(t)
+    conn.send(GREETING)
+    client.expect_stdout_next(GREETING)
+    typed = b"".join(b"%03d %s\n" % (i, b"x" * 500) for i in range(80))  # more than one read's worth
+    client.type(typed)
+    conn.expect(typed)
+    conn.send(b"bye\n")
+    client.expect_stdout_next(b"bye\n")
+    client.end_input()
+    closes(t, conn)
+    client.expect_exit(0)
+    t.expect_clean_memory(client, allow_sockets=True)
