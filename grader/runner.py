@@ -16,6 +16,7 @@ from .text import lines_of
 BUILD_TIMEOUT = 120  # seconds for `make` in one step folder
 COPY_LIMIT = 64 << 20  # bytes of a submission copied for grading
 SKIPPED_NAMES = {".git", "__pycache__", "build", "node_modules"}
+COMMON = registry.KIT / "steps" / "common"  # the kit's socket library, given from step 03 on
 
 
 @dataclass
@@ -71,15 +72,24 @@ def copy_step(source, target):
 # === Build =====================================================================
 
 
-def build(step, source, scratch):
-    """Copy and build one step; (outcome of the build test, built folder or None)."""
+def copy_submission(root, scratch):
+    """Copy every step folder of the submission (a later step may build with an
+    earlier one's files: 06 with 05's frame.c), and the kit's own common/
+    library beside them: the grader trusts the kit's copy, not the student's."""
+    for step in registry.STEPS:
+        if (root / step.folder).is_dir():
+            copy_step(root / step.folder, scratch / step.folder)
+    shutil.copytree(COMMON, scratch / "common")
+
+
+def build(step, scratch):
+    """Build one step in the scratch copy; (outcome of the build test, built folder or None)."""
     started = time.monotonic()
     folder = scratch / step.folder
     outcome = Outcome(step, 0, "builds with make", 0, False)
-    if not source.is_dir():
+    if not folder.is_dir():
         outcome.output = f"no folder {step.folder} in the submission: nothing to grade for this step"
         return outcome, None
-    copy_step(source, folder)
     make = sandbox.Program(
         ["make", "-C", str(folder)],
         scratch,
@@ -138,10 +148,11 @@ def grade(submission, steps=None, jobs=None, progress=None):
         scratch = Path(scratch)
         report.scratch = str(scratch)
         os.chmod(scratch, 0o755)
+        copy_submission(root, scratch)
         futures = []
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for step in steps:
-                built, folder = build(step, root / step.folder, scratch)
+                built, folder = build(step, scratch)
                 report.outcomes.append(built)
                 if progress:
                     progress(built)
