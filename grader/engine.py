@@ -464,7 +464,7 @@ class Trial:
         err = server.stderr.data()
         if b"in use" in err:
             return "the port was still in use: set SO_REUSEADDR on the listening socket before bind()"
-        return status_hint(server.poll()) or "read its stderr above: the first error it reports is usually the cause"
+        return status_hint(server.poll()) or "its stderr (below) says why: the first error it reports is usually the cause"
 
     def hint_running(self, program):
         if program.stdout.total == 0 and program.stderr.total == 0:
