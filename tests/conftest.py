@@ -30,7 +30,10 @@ def failed_checks(report):
 
 
 def read_header(path):
-    """The `step: / bug: / fails: / also:` header of a test program."""
+    """The `step: / bug: / fails: / also:` header of a test program (of a
+    folder program: of its file named HEADER)."""
+    if path.is_dir():
+        path = path / "HEADER"
     head = path.read_text(errors="replace")[:2000]
     fields = {key: value for key, value in HEADER.findall(head)}
     fields.setdefault("also", "")
@@ -43,7 +46,9 @@ def install(program, folder):
     step = registry.find(fields["step"])
     target = folder / step.folder
     target.mkdir(parents=True)
-    if program.suffix == ".c":
+    if program.is_dir():  # a whole step folder: its sources and its Makefile
+        shutil.copytree(program, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("HEADER"))
+    elif program.suffix == ".c":
         shutil.copy(program, target / f"{step.binary}.c")
         (target / "Makefile").write_text(FIXTURE_MAKEFILE.format(binary=step.binary))
     else:
@@ -54,7 +59,9 @@ def install(program, folder):
 
 
 def programs(kind):
-    return sorted(p for p in (PROGRAMS / kind).glob("*") if p.suffix in (".c", ".py"))
+    """The test programs of a kind: single files (.c, .py), or folders that
+    hold a HEADER and a step folder's files (sources and Makefile)."""
+    return sorted(p for p in (PROGRAMS / kind).glob("*") if p.suffix in (".c", ".py") or (p / "HEADER").is_file())
 
 
 def leftovers(report):
