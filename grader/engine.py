@@ -581,4 +581,22 @@ def describe_program(program):
         rows.append(f"    {name} ({size}):" if data else f"    {name}: (empty)")
         if data:
             rows += ["      " + line for line in lines_of(data, limit=20)]
+    rows += valgrind_trouble(program)
     return "\n".join(rows)
+
+
+def valgrind_trouble(program):
+    """valgrind's own last words, when it ended without its summary (it could
+    not start, or it was killed): the program's output alone would not say why."""
+    where = getattr(program, "valgrind_files", None)
+    try:
+        log = Path(where.log).read_text(errors="replace") if where else ""
+    except OSError:
+        return []
+    if "HEAP SUMMARY" in log:
+        return []
+    banner = ("Memcheck, a memory", "Copyright (C)", "Using Valgrind", "Command:", "Parent PID:")
+    said = [line for line in log.splitlines() if line.partition(" ")[2].strip() and not line.partition(" ")[2].startswith(banner)]
+    if not said:
+        return []
+    return ["    valgrind's log (it ended without its summary):"] + ["      " + line for line in said[-8:]]

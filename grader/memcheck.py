@@ -80,6 +80,10 @@ def command(where):
         "--track-origins=yes",
         "--child-silent-after-fork=yes",
         "--num-callers=12",
+        # No gdbserver: its FIFOs are named after the PID, which is the same
+        # (2) in every PID namespace, so concurrent runs, or a file another
+        # user left in /tmp, would collide ("cannot create shared_mem file").
+        "--vgdb=no",
     ]
 
 
