@@ -2,6 +2,7 @@
 #
 #   make grade [SUBMISSION=DIR] [OUT=DIR]   grade the steps, write the reports
 #                                           (VALGRIND=0: no memory check, faster)
+#   make grade CLASS=DIR [JOBS=N] [OUT=DIR] grade every student folder of DIR, a gradebook
 #   make check STEP=NN                      build and grade one step (exit 0 if it passes)
 #   make hint STEP=NN [LEVEL=all]           the next hint of a step
 #   make test                               the kit's own test suite
@@ -22,7 +23,11 @@ SETUP       = PYTHON="$(PYTHON)" "$(KIT)/tools/setup"
 
 grade:
 	@$(SETUP) grade
+ifdef CLASS
+	@$(GRADER) class "$(abspath $(CLASS))" --out "$(OUT_ABS)" $(if $(JOBS),--jobs $(JOBS)) $(if $(BUDGET),--budget $(BUDGET))
+else
 	@$(GRADER) grade --submission "$(SUB_ABS)" --out "$(OUT_ABS)"
+endif
 
 check:
 	@test -n "$(STEP)" || { echo "usage: make check STEP=NN   (for example: make check STEP=01)" >&2; exit 2; }

@@ -2,6 +2,7 @@
 
     grade [--submission DIR] [--out DIR] [--step NN ...]   grade, write the reports
     check STEP [--submission DIR] [--out DIR]              one step; exit 0 only if it passes
+    class DIR [--out DIR] [--jobs N] [--budget S]           every student of a class, a gradebook
     hint STEP [--all]                                       the next hint of a step
     list                                                    the steps, one folder a line
 """
@@ -13,7 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import registry, report, runner
+from . import classroom, registry, report, runner
 
 HINT_STATE = Path(os.environ.get("SOCKLAB_HINT_STATE") or registry.KIT / ".socklab-hints")
 
@@ -78,6 +79,12 @@ def main(argv=None):
         p.add_argument("--jobs", type=int, default=None, help="checks run at once")
         p.add_argument("--quiet", action="store_true", help="no failure details on the console")
         p.add_argument("--all-details", action="store_true", help="explain every failure, not two a step")
+    p = sub.add_parser("class")
+    p.add_argument("folder", help="one sub-folder per student")
+    p.add_argument("--out", default=str(registry.KIT / "build" / "grade"))
+    p.add_argument("--jobs", type=int, default=None, help="students graded at once (default: the number of cores)")
+    p.add_argument("--budget", type=float, default=classroom.BUDGET, help="seconds of wall clock per student")
+    p.add_argument("--step", action="append", help="only this step (repeatable)")
     p = sub.add_parser("hint")
     p.add_argument("step")
     p.add_argument("--all", action="store_true")
@@ -90,6 +97,10 @@ def main(argv=None):
             return 0
         if args.command == "hint":
             return hint(args)
+        if args.command == "class":
+            steps = [registry.find(s) for s in args.step] if args.step else None
+            classroom.grade_class(args.folder, args.out, jobs=args.jobs, budget=args.budget, steps=steps)
+            return 0
         if args.command == "check":
             args.step = [args.step]
             return 1 if grade(args) else 0

@@ -53,10 +53,11 @@ def pid_namespace_prefix():
 
 
 def isolation():
-    """One line for the report: how student programs are contained here."""
-    if pid_namespace_prefix():
-        return "PID namespace per program"
-    return "child subreaper per program (no PID namespace here)"
+    """One line for the report: how student programs are contained here (and,
+    in a class grading, how the whole submission is: SOCKLAB_ISOLATION)."""
+    said = "PID namespace per program" if pid_namespace_prefix() else "child subreaper per program (no PID namespace here)"
+    extra = os.environ.get("SOCKLAB_ISOLATION")
+    return f"{said}; {extra}" if extra else said
 
 
 # === Captured output ===========================================================
