@@ -54,3 +54,10 @@ def test_hint_reveals_one_more_hint_each_time(tmp_path):
 def test_unknown_step_is_a_clear_error():
     run = make("check", "STEP=42")
     assert run.returncode != 0 and "no step '42'" in run.stderr
+
+
+def test_autolab_format_puts_the_scores_on_the_last_line(tmp_path):
+    run = make("check", f"STEP={FIRST.number:02d}", "SUBMISSION=solutions", f"OUT={tmp_path}", "FORMAT=autolab", "VALGRIND=0")
+    assert run.returncode == 0, run.stdout + run.stderr
+    last = json.loads(run.stdout.strip().splitlines()[-1])
+    assert last == {"scores": {FIRST.folder: FIRST.points}}

@@ -1,0 +1,97 @@
+"""The student handout and the Gradescope autograder: what goes in, what stays
+out, and that each works where it lands."""
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+
+from conftest import KIT, registry
+
+PACKAGE = [sys.executable, str(KIT / "tools" / "package")]
+
+
+def build(what):
+    done = subprocess.run(PACKAGE + [what], cwd=KIT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return KIT / done.stdout.strip()
+
+
+def test_handout_has_the_steps_and_no_solutions(tmp_path):
+    archive = build("handout")
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+        tar.extractall(tmp_path)  # our own archive: trusted
+    assert all(name.startswith("socklab/") for name in names)
+    for step in registry.STEPS:
+        assert f"socklab/steps/{step.folder}/README.md" in names
+        assert f"socklab/steps/{step.folder}/Makefile" in names
+    assert "socklab/grader/__main__.py" in names and "socklab/Makefile" in names
+    assert "socklab/.github/workflows/classroom.yml" in names
+    leaked = [n for n in names if n.split("/")[1] in ("solutions", "tests", ".ci", "dist", "build")]
+    assert not leaked, f"the handout holds kit-only files: {leaked[:5]}"
+    binaries = {b for step in registry.STEPS for b in step.binaries}
+    assert not [n for n in names if n.rsplit("/", 1)[-1] in binaries], "built programs in the handout"
+    workflow = (tmp_path / "socklab/.github/workflows/classroom.yml").read_text()
+    for step in registry.STEPS:
+        assert f"make check STEP={step.number:02d}" in workflow
+
+
+def test_handout_grades_its_starters(tmp_path):
+    build("handout")
+    with tarfile.open(KIT / "dist" / "socklab-student.tar.gz") as tar:
+        tar.extractall(tmp_path)  # our own archive: trusted
+    kit = tmp_path / "socklab"
+    env = dict(os.environ, VALGRIND="0")
+    env.pop("MAKEFLAGS", None)
+    done = subprocess.run(["make", "-s", "grade"], cwd=kit, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    results = json.loads((kit / "build" / "grade" / "results.json").read_text())
+    assert results["score"] == 0
+    builds = [t for t in results["tests"] if t["number"].endswith(".0")]
+    assert builds and all(t["status"] == "passed" for t in builds), [t["output"] for t in builds if t["status"] != "passed"]
+    refused = subprocess.run(["make", "-s", "test"], cwd=kit, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "handout" in refused.stderr
+
+
+def run_autograder(tmp_path, submission=None, **env):
+    root = tmp_path / "autograder"
+    source = root / "source"
+    source.mkdir(parents=True)
+    with zipfile.ZipFile(KIT / "dist" / "gradescope-autograder.zip") as z:
+        z.extractall(source)
+    os.chmod(source / "run_autograder", 0o755)
+    (root / "submission").mkdir()
+    for folder in submission or ():
+        subprocess.run(["cp", "-r", str(KIT / "solutions" / folder), str(root / "submission")], check=True)
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), SOCKLAB_VALGRIND="0", **env)
+    done = subprocess.run([str(source / "run_autograder")], env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def test_gradescope_zip_layout():
+    archive = build("gradescope")
+    with zipfile.ZipFile(archive) as z:
+        names = z.namelist()
+        modes = {i.filename: i.external_attr >> 16 for i in z.infolist()}
+    assert "setup.sh" in names and "run_autograder" in names
+    assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
+    assert "grader/__main__.py" in names and "steps/common/socklab.c" in names
+    assert not [n for n in names if n.startswith(("solutions/", "tests/"))]
+
+
+def test_gradescope_grades_a_submission(tmp_path):
+    build("gradescope")
+    results = run_autograder(tmp_path, ["01-client"])
+    step01 = [t for t in results["tests"] if "01-client" in t["tags"]]
+    assert step01 and all(t["status"] == "passed" for t in step01)
+    assert results["score"] == registry.find("01").points
+
+
+def test_gradescope_reports_even_when_the_grader_breaks(tmp_path):
+    build("gradescope")
+    results = run_autograder(tmp_path, PYTHON="/bin/false")
+    assert results["score"] == 0 and "before writing its report" in results["output"]
