@@ -47,6 +47,8 @@ STEPS = (
     Step(2, "server", "a server that accepts and greets", ("server",), "server PORT", points=10),
     Step(3, "chat-client", "a chat client that listens to the keyboard and the server at once", ("chat-client",), "chat-client HOST PORT", points=10),
     Step(4, "chat-server", "a chat server that talks with one client at a time", ("chat-server",), "chat-server PORT", points=10),
+    Step(5, "framing", "a bounded line reader (frame.c) and a line echo server", ("line-echo",), "line-echo PORT", points=10),
+    Step(6, "calc-server", "a server for the WP/1 protocol (CALC, PING, QUIT)", ("calc-server",), "calc-server PORT", points=10),
 )
 
 

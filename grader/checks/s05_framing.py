@@ -1,0 +1,430 @@
+"""05-framing: a bounded line reader (frame.c) and a line echo server.
+
+Two levels. The unit checks build the student's frame.c against the kit's
+cmocka tests (units/test_frame.c), with recv() and send() mocked by the
+linker's --wrap, and run one group of cases per check: each failing case is
+shown by name, with what recv() gave, what was expected and what came back.
+The wire checks run line-echo and speak to it as a client would.
+"""
+
+import os
+import re
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+
+from .. import sandbox
+from ..engine import check, CheckFailed, status_hint
+from ..text import show
+from . import common
+
+UNIT_TESTS = Path(__file__).with_name("units") / "test_frame.c"
+SETUP = "run the kit's setup (tools/setup, or `make check STEP=05` as root), or: sudo apt-get install libcmocka-dev"
+TOOLONG = b"ERROR:TOOLONG\n"
+MIB = 1 << 20
+
+
+# === Unit level: frame.c against the kit's cmocka tests ========================
+
+_built = {}  # step folder -> (binary path, or None and the reason)
+_build_lock = threading.Lock()
+
+
+def unit_tests(t):
+    """The kit's test program built with the student's frame.c (once per
+    grading: the checks of a step share it); fails the check if it cannot be."""
+    with _build_lock:
+        key = str(t.folder)
+        if key not in _built:
+            _built[key] = build_unit_tests(t)
+        binary, failure = _built[key]
+    t.log("note", f"the kit's unit tests (grader/checks/units/{UNIT_TESTS.name}) were built with your frame.c")
+    if failure:
+        raise CheckFailed(*failure)
+    return binary
+
+
+def build_unit_tests(t):
+    """(binary, None), or (None, (message, evidence, hint)) saying why not."""
+    for name in ("frame.c", "frame.h"):
+        if not (t.folder / name).is_file():
+            return None, (
+                f"no {name} in {t.step.folder}: the unit checks test your read_line and send_all in frame.c",
+                [],
+                "keep frame.h and frame.c (the API of SPEC 05-framing) in the step folder, whatever line-echo is written in",
+            )
+    out = t.scratch / f"{t.folder.name}-unit-tests"
+    out.mkdir(exist_ok=True)
+    binary = out / "test_frame"
+    argv = ["cc", "-std=c17", "-g", "-O1", "-U_FORTIFY_SOURCE", f"-I{t.folder}", f"-I{t.folder.parent / 'common'}"]
+    argv += ["-o", str(binary), str(UNIT_TESTS), str(t.folder / "frame.c"), "-Wl,--wrap=recv,--wrap=send", "-lcmocka"]
+    cc = sandbox.Program(argv, t.folder, limits={"as": None, "cpu": 60}, label="cc test_frame.c frame.c")
+    status = cc.wait(60)
+    cc.kill()
+    log = (cc.stdout.data() + cc.stderr.data()).decode("utf-8", "replace")
+    if status is not None and status.code == 0:
+        return binary, None
+    if ("cmocka.h" in log and "No such file" in log) or "cannot find -lcmocka" in log:
+        return None, ("cmocka (the C unit test library) is not installed on this machine", [("compiler", log.strip())], SETUP)
+    shown = " ".join(a.replace(str(t.folder), ".").replace(str(UNIT_TESTS), f"grader/checks/units/{UNIT_TESTS.name}") for a in argv)
+    return None, (
+        "your frame.c does not compile against the kit's unit tests" if status else "compiling the unit tests took too long",
+        [("command", shown), ("compiler", "\n" + log.replace(str(t.folder) + "/", "").strip())],
+        "frame.c must implement frame.h's API exactly (SPEC 05-framing) and use recv() and send(); keep frame.h as given",
+    )
+
+
+RUN_LINE = re.compile(r"^\[ RUN      \] (.*)$")
+OK_LINE = re.compile(r"^\[       OK \] (.*)$")
+FAILED_LINE = re.compile(r"^\[  FAILED  \] (.*)$")
+COUNT_LINE = re.compile(r"^\[==========\] Running (\d+) test")
+SIGNALS = {
+    signal.SIGALRM: "it did not return within 3 s: an endless loop? (a loop that never reads, or reads 0 bytes forever)",
+    signal.SIGABRT: "the test program aborted during this case: glibc found memory corrupted (a write past a buffer?)",
+}
+
+
+def parse_cases(output):
+    """[(case name, passed, message lines)] from cmocka's output, and the
+    number of cases announced; a case left running has passed None."""
+    cases, current, message, announced = [], None, [], 0
+    for line in output.decode("utf-8", "replace").splitlines():
+        if COUNT_LINE.match(line):
+            announced = int(COUNT_LINE.match(line).group(1))
+        elif RUN_LINE.match(line):
+            current, message = RUN_LINE.match(line).group(1), []
+        elif current is not None and OK_LINE.match(line):
+            cases.append((current, True, []))
+            current = None
+        elif current is not None and FAILED_LINE.match(line):
+            cases.append((current, False, message))
+            current = None
+        elif current is not None and "[   LINE   ]" not in line:
+            line = line.replace("[  ERROR   ] --- ", "").removeprefix("ERROR: ")
+            if line.startswith("Test failed with exception:"):
+                line = "it crashed: " + line.split(":", 1)[1].strip() + " (an invalid memory access: a write past a buffer, a NULL pointer?)"
+            message.append(line)
+    if current is not None:
+        cases.append((current, None, message))
+    return cases, announced
+
+
+def run_unit_group(t, group, cause):
+    """Run one group of the kit's cases on the student's frame.c; every case must pass."""
+    binary = unit_tests(t)
+    program = t.run_command([str(binary), group], valgrind=False)
+    t.programs.remove(program)  # its raw output is summarised below, case by case
+    within = t.within(30)
+    status = program.wait(within)
+    if status is None:
+        program.kill()
+    output = program.stdout.wait_for(lambda d: False, time.monotonic() + 2)
+    cases, announced = parse_cases(output)
+    failed = [(name, passed, message) for name, passed, message in cases if not passed]
+    if not cases:
+        raise CheckFailed(
+            f"the unit tests ({group}) ran no case; the test program {status or 'did not finish'}",
+            [("output", show(output))],
+            hint=status_hint(status),
+        )
+    if status is None and failed and failed[-1][1] is None:
+        failed[-1][2].append(f"it was still running after {within:g} s: an endless loop?")
+    elif status is not None and status.signal and failed and failed[-1][1] is None:
+        failed[-1][2].append(SIGNALS.get(status.signal) or f"the test program {status} during this case; " + (status_hint(status) or ""))
+    not_run = announced - len(cases)
+    if not failed and not not_run and status is not None and status.code == 0:
+        t.log("note", f"{len(cases)} cases passed: " + "; ".join(name for name, _, _ in cases))
+        return
+    evidence = []
+    for name, passed, message in failed[:3]:
+        evidence.append(("case", f"{name}: FAILED\n" + "\n".join("           " + m.strip() for m in message if m.strip())))
+    if len(failed) > 3:
+        evidence.append(("also", "; ".join(name for name, _, _ in failed[3:])))
+    if not_run > 0:
+        evidence.append(("not run", f"{not_run} more case(s): the test program died in the case above"))
+    passed = [name for name, ok, _ in cases if ok]
+    if passed:
+        evidence.append(("passed", "; ".join(passed)))
+    count = len(failed) + max(not_run, 0)
+    raise CheckFailed(f"{count} of {announced or len(cases)} unit cases failed (group {group})", evidence, hint=cause)
+
+
+@check("read_line: lines cut anywhere, many in one recv, \\r\\n endings", hint="1")
+def unit_lines(t):
+    run_unit_group(
+        t,
+        "lines",
+        "keep every byte recv() gives in buf: look for '\\n' with memchr in buf[0..used), hand out one line, "
+        "and memmove what follows it to the front; only when no '\\n' is held, recv() more",
+    )
+
+
+@check("read_line: a 511-byte line fits; 512 bytes without \\n are LINE_TOO_LONG at once, then the next line", hint="2")
+def unit_too_long(t):
+    run_unit_group(
+        t,
+        "toolong",
+        "used == FRAME_MAX with no '\\n' held means LINE_TOO_LONG, returned at once; then drop bytes up to and "
+        "including the next '\\n' (a flag in the reader) before reading lines again",
+    )
+
+
+@check("read_line: end of stream, EINTR and errors (LINE_EOF, LINE_ERROR, sticky)", hint="3")
+def unit_end(t):
+    run_unit_group(
+        t,
+        "end",
+        "recv() returns 0 at the end of stream (LINE_EOF, an unfinished tail is dropped) and -1 on an error "
+        "(LINE_ERROR), except errno EINTR: call it again; remember the end so later calls return the same",
+    )
+
+
+@check("read_line: never writes past buf or line, never asks recv for more than FRAME_MAX - used", hint="1")
+def unit_bounds(t):
+    run_unit_group(
+        t,
+        "bounds",
+        "recv(fd, r->buf + r->used, FRAME_MAX - r->used, 0): the room left, never sizeof a bigger buffer; "
+        "a line handed out is shorter than FRAME_MAX, so it fits in line[] with its '\\0'",
+    )
+
+
+@check("send_all: short writes of every size, EINTR, -1 and errno on failure", hint="3")
+def unit_send_all(t):
+    run_unit_group(
+        t,
+        "send",
+        "send() may take fewer bytes than asked: loop until len bytes are sent, moving the pointer on; retry "
+        "-1 with EINTR; any other -1: return -1 and leave errno as send() set it",
+    )
+
+
+# === Wire level: line-echo =====================================================
+
+
+def connect(t, server):
+    """A client of the student's server; every send leaves at once (TCP_NODELAY)."""
+    conn = t.connect(server.port)
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return conn
+
+
+def echoed(t, conn, line, pieces=1, pause=0.05, expect=None):
+    """Send line (its ending included); the echo must be expect (default: the
+    line with a plain "\\n")."""
+    conn.send(line, pieces=pieces, pause=pause)
+    conn.expect(expect if expect is not None else line.rstrip(b"\n").removesuffix(b"\r") + b"\n")
+
+
+def expect_silence(t, conn, seconds, why):
+    """Nothing may come back for a while (the line is not finished yet)."""
+    early, _ = conn.read_until(bool, within=t.within(seconds))
+    if early:
+        raise CheckFailed(f"your server answered {why}", [("received", show(early))], hint="echo a line only once its '\\n' has come: read_line() waits for it")
+
+
+def served(t, server, why):
+    """The server is still running, and a new client gets its lines echoed."""
+    server.expect_running(why)
+    conn = connect(t, server)
+    echoed(t, conn, b"is anybody there?\n")
+    return conn
+
+
+@check("echoes lines sent whole, and byte by byte with pauses", hint="1")
+def whole_and_bytes(t):
+    server = t.start_server()
+    conn = connect(t, server)
+    for line in (b"hello\n", b"\n", b"a longer line, with: colons, spaces and\ttabs\n"):
+        echoed(t, conn, line)
+    echoed(t, conn, b"byte by byte\n", pieces=13, pause=0.03)
+    conn.send(b"half a")
+    expect_silence(t, conn, 0.3, "before the line was finished (no '\\n' sent yet)")
+    echoed(t, conn, b" line, then the rest\n", expect=b"half a line, then the rest\n")
+
+
+@check("echoes pipelined lines in order, whole and cut across frames", hint="1")
+def pipelined(t):
+    server = t.start_server()
+    conn = connect(t, server)
+    stream = b"".join(b"line %d of a pipelined batch\n" % i for i in range(300))
+    with t.hint("one recv() may bring many lines: hand them out one by one before calling recv() again"):
+        conn.send(stream)
+        conn.expect(stream)
+        conn.send(stream, pieces=97, pause=0.005)
+        conn.expect(stream)
+
+
+@check("turns \\r\\n into \\n, and keeps a \\r inside a line", hint="2")
+def crlf(t):
+    server = t.start_server()
+    conn = connect(t, server)
+    with t.hint("a '\\r' just before the '\\n' belongs to the line ending: drop it; any other '\\r' is part of the line"):
+        echoed(t, conn, b"ab\r\n", expect=b"ab\n")
+        echoed(t, conn, b"\r\n", expect=b"\n")
+        echoed(t, conn, b"a\rb\r\n", expect=b"a\rb\n")
+        conn.send(b"cut between\r")
+        time.sleep(0.1)
+        echoed(t, conn, b"\n", expect=b"cut between\n")
+
+
+@check("echoes a line of 511 bytes (512 with its \\n)", hint="2")
+def longest_line(t):
+    server = t.start_server()
+    conn = connect(t, server)
+    line = bytes(b"0123456789abcdef"[i % 16] for i in range(511))
+    with t.hint("FRAME_MAX (512) counts the '\\n': 511 bytes and '\\n' fit exactly; LINE_TOO_LONG is for 512 bytes held with no '\\n'"):
+        echoed(t, conn, line + b"\n")
+        echoed(t, conn, line + b"\n", pieces=5, pause=0.02)
+        echoed(t, conn, line[:510] + b"\r\n", expect=line[:510] + b"\n")
+
+
+@check("answers 1 MiB without \\n with one ERROR:TOOLONG at once, then echoes the next line", hint="2")
+def too_long(t):
+    server = t.start_server()
+    conn = connect(t, server)
+    echoed(t, conn, b"first\n")
+    conn.send(b"x" * 600)
+    with t.hint("send ERROR:TOOLONG as soon as 512 bytes are held with no '\\n': do not wait for the end of the line"):
+        conn.expect(TOOLONG)
+    rest = b"x" * (MIB - 600) + b"\n"
+    conn.timeout = t.within(30)  # generous: a correct reader may recv() one byte at a time
+    conn.send(rest + b"next line\n", quiet=True)
+    t.log("sent", f'{show(rest)}, then "next line\\n"')
+    with t.hint("after LINE_TOO_LONG, drop the rest of that line through its '\\n' (one ERROR:TOOLONG per line), then read lines again"):
+        conn.expect(b"next line\n")
+    expect_silence(t, conn, 0.2, "more than expected after the echo of the next line")
+
+
+def student_pid(program):
+    """The pid of the student's own process under the launcher, or None."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    todo, found = [program.process.pid], []
+    while todo:
+        pid = todo.pop()
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"launcher.py" not in cmdline and not cmdline.startswith(b"unshare"):
+            found.append(pid)
+            continue  # its own children are its business
+        todo += children.get(pid, [])
+    return found[0] if found else None
+
+
+def peak_memory(program):
+    """The program's peak resident memory (VmHWM) in bytes, or None."""
+    pid = student_pid(program)
+    try:
+        status = Path(f"/proc/{pid}/status").read_text() if pid else ""
+    except OSError:
+        return None
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    return int(found.group(1)) * 1024 if found else None
+
+
+@check("keeps its memory bounded while an 8 MiB line streams in", hint="2")
+def bounded_memory(t, size=8):
+    server = t.start_server(valgrind=False)
+    conn = connect(t, server)
+    echoed(t, conn, b"warming up\n")
+    before = peak_memory(server)
+    if before is None:
+        t.log("note", "skipped: this machine does not show a program's memory (/proc/PID/status)")
+        return
+    conn.timeout = t.within(60)  # generous: a correct reader may recv() one byte at a time
+    block = b"y" * MIB
+    t.log("sent", f"{show(block * size)} without a '\\n' (in 1 MiB sends)")
+    for _ in range(size):
+        conn.send(block, quiet=True)
+    conn.send(b"\nafter\n")
+    conn.expect(TOOLONG)
+    conn.expect(b"after\n")
+    after = peak_memory(server)
+    if after is None:
+        server.expect_running("while a long line streamed in")
+        return
+    grown = (after - before) / MIB
+    t.log("note", f"your server's peak memory (VmHWM): {before / MIB:.1f} MiB before, {after / MIB:.1f} MiB after")
+    if grown > size / 2:
+        raise CheckFailed(
+            f"your server's memory grew by {grown:.0f} MiB while one line of {size} MiB came in: it keeps what it should drop",
+            hint="a line longer than FRAME_MAX is dropped as it comes, not stored: the reader's buf[FRAME_MAX] is all the memory a client may take",
+        )
+
+
+@check("serves the next client after one resets or closes mid-line", hint="3")
+def next_client(t):
+    server = t.start_server()
+    first = connect(t, server)
+    echoed(t, first, b"first\n")
+    first.send(b"half a li")
+    time.sleep(0.05)
+    first.reset()
+    t.log("note", "the client reset its connection (RST) in the middle of a line")
+    with t.hint("recv() fails (ECONNRESET) when a client resets: read_line gives LINE_ERROR; close it and accept the next one, do not exit"):
+        second = served(t, server, "after a client reset mid-line")
+    second.send(b"unfinished")
+    second.close()
+    t.log("note", "the client closed its connection in the middle of a line")
+    with t.hint("recv() returns 0 when a client closes: read_line gives LINE_EOF; close it and accept the next one"):
+        served(t, server, "after a client closed mid-line")
+
+
+@check("survives clients that send many lines and close at once (SIGPIPE)", hint="3")
+def pipelined_then_gone(t, count=3000):
+    server = t.start_server()
+    stream = b"".join(b"line %d\n" % i for i in range(count))
+    for _ in range(2):
+        server.freeze()  # it reads the lines once the client is already gone
+        conn = connect(t, server)
+        conn.send(stream, quiet=True)
+        conn.close()
+        t.log("sent", f"{count} lines ({len(stream)} bytes) in one go, then closed without reading an echo")
+        time.sleep(0.05)
+        server.thaw()
+    time.sleep(0.3)
+    with t.hint("send() to a client that has gone raises SIGPIPE, which kills the server: send with MSG_NOSIGNAL and drop the client when send_all fails"):
+        served(t, server, "after clients that sent many lines and closed at once")
+
+
+@check("port already in use: message and exit 1", hint="1")
+def port_in_use(t):
+    common.expect_port_in_use(t)
+
+
+@check("bad arguments: usage and exit 2")
+def bad_arguments(t):
+    common.expect_usage(t, common.server_bad_args())
+
+
+@check("memory check (valgrind)", valgrind=True)
+def memory(t):
+    server = t.start_server()
+    conn = connect(t, server)
+    echoed(t, conn, b"hello\nworld\r\n", expect=b"hello\nworld\n")
+    conn.send(b"z" * 1500 + b"\nafter\n")
+    conn.expect(TOOLONG + b"after\n")
+    conn.close()
+    gone = connect(t, server)
+    gone.send(b"half a li")
+    time.sleep(0.05)
+    gone.reset()
+    last = connect(t, server)
+    echoed(t, last, b"last\n")
+    last.send(b"unterminated")
+    last.shutdown_write()
+    last.expect_closed()
+    server.stop(signal.SIGTERM)
+    t.expect_clean_memory(server)
