@@ -52,5 +52,13 @@ gradescope:
 	@"$(PYTHON)" "$(KIT)/tools/package" gradescope
 
 clean:
-	rm -rf "$(KIT)/build" "$(KIT)/dist"
+	rm -rf "$(KIT)/build" "$(KIT)/dist" "$(KIT)/slides/build"
 	@for d in "$(KIT)"/steps/[0-9]*/ "$(KIT)"/solutions/[0-9]*/; do $(MAKE) -s -C "$$d" clean >/dev/null 2>&1 || true; done
+
+# === Slides ===
+# make slides: the workshop deck, slides/src/*.md -> slides/build/deck.html (self-contained)
+# and slides/build/deck.pdf when Chromium is installed (SLIDES_PDF=0: HTML only). Marp CLI
+# is pinned in slides/package-lock.json; the first build installs it with npm ci.
+.PHONY: slides
+slides:
+	@"$(KIT)/slides/make-deck"
