@@ -15,8 +15,9 @@ KIT        := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 PYTHON     ?= $(shell for p in /usr/bin/python3 python3; do command -v $$p >/dev/null 2>&1 && { command -v $$p; break; }; done)
 SUBMISSION ?= $(KIT)/steps
 OUT        ?= $(KIT)/build/grade
-SUB_ABS    := $(abspath $(SUBMISSION))
-OUT_ABS    := $(abspath $(OUT))
+# Not $(abspath ...): it splits a path with spaces into words.
+SUB_ABS    := $(if $(filter /%,$(SUBMISSION)),$(SUBMISSION),$(CURDIR)/$(SUBMISSION))
+OUT_ABS    := $(if $(filter /%,$(OUT)),$(OUT),$(CURDIR)/$(OUT))
 VALGRIND   ?= 1
 GRADER      = cd "$(KIT)" && SOCKLAB_VALGRIND="$(VALGRIND)" "$(PYTHON)" -m grader
 SETUP       = PYTHON="$(PYTHON)" "$(KIT)/tools/setup"
@@ -26,7 +27,7 @@ SETUP       = PYTHON="$(PYTHON)" "$(KIT)/tools/setup"
 grade:
 	@$(SETUP) grade
 ifdef CLASS
-	@$(GRADER) class "$(abspath $(CLASS))" --out "$(OUT_ABS)" $(if $(JOBS),--jobs $(JOBS)) $(if $(BUDGET),--budget $(BUDGET))
+	@$(GRADER) class "$(if $(filter /%,$(CLASS)),$(CLASS),$(CURDIR)/$(CLASS))" --out "$(OUT_ABS)" $(if $(JOBS),--jobs $(JOBS)) $(if $(BUDGET),--budget $(BUDGET))
 else
 	@$(GRADER) grade --submission "$(SUB_ABS)" --out "$(OUT_ABS)" $(if $(FORMAT),--format $(FORMAT))
 endif
@@ -34,7 +35,7 @@ endif
 check:
 	@test -n "$(STEP)" || { echo "usage: make check STEP=NN   (for example: make check STEP=01)" >&2; exit 2; }
 	@$(SETUP) grade
-	@$(GRADER) check "$(STEP)" --submission "$(SUB_ABS)" --out "$(OUT_ABS)" $(if $(FORMAT),--format $(FORMAT))
+	@$(GRADER) check "$(STEP)" --submission "$(SUB_ABS)" --out "$(OUT_ABS)" $(if $(FORMAT),--format $(FORMAT)) $(if $(REMOTE),--remote "$(REMOTE)")
 
 hint:
 	@test -n "$(STEP)" || { echo "usage: make hint STEP=NN [LEVEL=all]" >&2; exit 2; }
@@ -62,3 +63,56 @@ clean:
 .PHONY: slides
 slides:
 	@"$(KIT)/slides/make-deck"
+
+# === Students and live sessions ===
+#   make watch STEP=NN [SUBMISSION=DIR]       re-check the step on every save (no valgrind unless VALGRIND=1;
+#                                             POLL=1 or SOCKLAB_WATCH_POLL=1: poll instead of inotifywait)
+#   make peer STEP=NN [PORT=4242] [HOST=H]     the grader's side of a step, live, to try a program by hand
+#   make check STEP=NN REMOTE=HOST:PORT        the checks that can, against a server running there
+#   make tap LISTEN=PORT TARGET=HOST:PORT      relay every connection and print each chunk, both ways
+.PHONY: watch peer tap
+WATCH_VALGRIND = $(if $(filter command line environment,$(origin VALGRIND)),$(VALGRIND),0)
+CLI_ONLY       = $(if $(filter command line,$(origin $(1))),$($(1)))
+
+watch:
+	@test -n "$(STEP)" || { echo "usage: make watch STEP=NN [SUBMISSION=DIR]" >&2; exit 2; }
+	@$(SETUP) grade
+	@cd "$(KIT)" && SOCKLAB_VALGRIND="$(WATCH_VALGRIND)" "$(PYTHON)" -m grader watch "$(STEP)" --submission "$(SUB_ABS)" $(if $(filter 1,$(POLL)),--poll)
+
+peer:
+	@test -n "$(STEP)" || { echo "usage: make peer STEP=NN [PORT=4242] [HOST=localhost]" >&2; exit 2; }
+	@$(GRADER) peer "$(STEP)" $(if $(call CLI_ONLY,PORT),--port "$(PORT)") $(if $(call CLI_ONLY,HOST),--host "$(HOST)")
+
+tap:
+	@test -n "$(LISTEN)" && test -n "$(TARGET)" || { echo "usage: make tap LISTEN=PORT TARGET=HOST:PORT" >&2; exit 2; }
+	@$(GRADER) tap --listen "$(LISTEN)" --target "$(TARGET)"
+
+# === Robustness: fuzzing, sanitizers, flake hunt (README: "Robustness") ===
+#   make fuzz [SECONDS=60] [FUZZER=name]   each libFuzzer target of tests/fuzz/ for SECONDS
+#   make sanitize [SUBMISSION=DIR]         grade with ASan+UBSan builds (no valgrind)
+#   make flaky [RUNS=10] [LOAD=1] [STEPS="01 02"]  grade the solutions RUNS times, report every failure
+FUZZ_SECONDS := $(if $(SECONDS),$(SECONDS),60)
+
+.PHONY: fuzz sanitize flaky
+
+fuzz:
+	@test -d "$(KIT)/tests" || { echo "socklab: this copy is the student handout, without the kit's fuzz targets" >&2; exit 2; }
+	@"$(KIT)/tests/fuzz/run" "$(FUZZ_SECONDS)" "$(FUZZER)"
+
+sanitize:
+	@$(SETUP) grade
+	@cd "$(KIT)" && SOCKLAB_SANITIZE=1 SOCKLAB_VALGRIND=0 ASAN_OPTIONS="$${ASAN_OPTIONS:-detect_leaks=1}" \
+		UBSAN_OPTIONS="$${UBSAN_OPTIONS:-print_stacktrace=1}" "$(PYTHON)" -m grader grade --submission "$(SUB_ABS)" --out "$(OUT_ABS)"
+
+flaky:
+	@test -d "$(KIT)/solutions" || { echo "socklab: this copy is the student handout, without the reference solutions" >&2; exit 2; }
+	@$(SETUP) test
+	@"$(PYTHON)" "$(KIT)/tests/flaky.py" --runs "$(if $(RUNS),$(RUNS),10)" $(if $(filter 1,$(LOAD)),--load) $(foreach s,$(STEPS),--step $(s)) --out "$(KIT)/build/flaky"
+
+# === Benchmark ===
+# make bench: the reference multi-server against redis-server (installed when we can),
+# same load generator and settings; prints a table, writes build/bench/bench.json.
+# BENCH_README=1 also copies the table into README.md. A benchmark: it never fails on speed.
+.PHONY: bench
+bench:
+	@"$(PYTHON)" "$(KIT)/tools/bench" $(if $(filter 1,$(BENCH_README)),--readme)

@@ -4,6 +4,9 @@
     check STEP [--submission DIR] [--out DIR]              one step; exit 0 only if it passes
     class DIR [--out DIR] [--jobs N] [--budget S]           every student of a class, a gradebook
     hint STEP [--all]                                       the next hint of a step
+    watch STEP [--submission DIR]                           re-check a step on every save
+    peer STEP [--port N] [--host H]                         the grader's side of a step, live
+    tap --listen PORT --target HOST:PORT                    relay and print a TCP conversation
     list                                                    the steps, one folder a line
 """
 
@@ -31,9 +34,19 @@ def grade(args):
     submission = Path(args.submission).resolve()
     if not submission.is_dir():
         sys.exit(f"socklab: no folder {args.submission}")
-    result = runner.grade(submission, steps, jobs=args.jobs)
+    if getattr(args, "remote", None):  # make check STEP=NN REMOTE=HOST:PORT
+        from . import remote
+
+        try:
+            result = remote.grade(steps, remote.parse(args.remote), jobs=args.jobs)
+        except ValueError as e:
+            sys.exit(f"socklab: {e}")
+    else:
+        result = runner.grade(submission, steps, jobs=args.jobs)
     most = None if args.command == "check" or args.all_details else 2
     passed, failed = report.console(result, details=not args.quiet, most=most)
+    if args.command == "grade" and not getattr(args, "remote", None):
+        report.progress(result)  # done / current / not started, and the next step
     out = report.write(result, args.out)
     print(f"Reports: {out / 'results.json'}, {out / 'junit.xml'}")
     print(f"{passed} passed, {failed} failed")
@@ -75,6 +88,7 @@ def main(argv=None):
         p = sub.add_parser(name)
         if name == "check":
             p.add_argument("step")
+            p.add_argument("--remote", help="HOST:PORT: check a server running there (the checks that can)")
         else:
             p.add_argument("--step", action="append", help="only this step (repeatable)")
         p.add_argument("--submission", default=str(registry.KIT / "steps"))
@@ -93,6 +107,17 @@ def main(argv=None):
     p = sub.add_parser("hint")
     p.add_argument("step")
     p.add_argument("--all", action="store_true")
+    p = sub.add_parser("watch")
+    p.add_argument("step")
+    p.add_argument("--submission", default=str(registry.KIT / "steps"))
+    p.add_argument("--poll", action="store_true", help="poll the files' times even if inotifywait is there")
+    p = sub.add_parser("peer")
+    p.add_argument("step")
+    p.add_argument("--port", type=int, default=4242)
+    p.add_argument("--host", default="localhost", help="the server to connect to (server steps)")
+    p = sub.add_parser("tap")
+    p.add_argument("--listen", required=True, help="the port clients connect to")
+    p.add_argument("--target", required=True, help="HOST:PORT of the server")
     p = sub.add_parser("list")
     p.add_argument("--markdown", action="store_true", help="the README's table of steps")
     args = parser.parse_args(argv)
@@ -102,6 +127,20 @@ def main(argv=None):
             return 0
         if args.command == "hint":
             return hint(args)
+        if args.command in ("peer", "tap"):  # interactive: Ctrl-C ends them quietly
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
+            if args.command == "tap":
+                from . import tap
+
+                return tap.main(args.listen, args.target)
+            from . import peer
+
+            return peer.main(args.step, args.port, args.host)
+        if args.command == "watch":
+            from . import watch
+
+            return watch.main(registry.find(args.step), Path(args.submission), HINT_STATE, poll=args.poll)
         if args.command == "class":
             steps = [registry.find(s) for s in args.step] if args.step else None
             classroom.grade_class(args.folder, args.out, jobs=args.jobs, budget=args.budget, steps=steps)

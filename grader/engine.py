@@ -20,6 +20,7 @@ when the check ends, pass or fail.
 import contextlib
 import fcntl
 import os
+import re
 import select
 import signal
 import struct
@@ -35,7 +36,14 @@ from .text import show, lines_of, first_difference
 
 TIMEOUT_SCALE = float(os.environ.get("SOCKLAB_TIMEOUT_SCALE", "1") or 1)
 VALGRIND_SLOWDOWN = 4  # deadlines of a check that runs under valgrind are this much longer
-PASSED_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME")
+PASSED_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+
+
+def sanitized():
+    """Why programs run without valgrind under SOCKLAB_SANITIZE=1, else None."""
+    if os.environ.get("SOCKLAB_SANITIZE") == "1":
+        return "built with ASan/UBSan (SOCKLAB_SANITIZE=1): valgrind does not mix with them"
+    return None
 
 
 # === Declaring checks ==========================================================
@@ -48,13 +56,16 @@ class CheckSpec:
     weight: float = 1
     valgrind: bool = False  # runs under valgrind: longer deadlines
     hint: str = None  # the hint file (e.g. "2") that helps when this check fails
+    remote: bool = False  # also runs against a server running elsewhere (make check REMOTE=HOST:PORT)
 
 
-def check(name, weight=1, valgrind=False, hint=None):
-    """Declare a check; its name says what behaviour it probes."""
+def check(name, weight=1, valgrind=False, hint=None, remote=False):
+    """Declare a check; its name says what behaviour it probes. remote=True:
+    it only connects to the server (no start, stop, signal, stdout or valgrind),
+    so it can probe a server already running elsewhere (grader/remote.py)."""
 
     def declare(func):
-        func.check = CheckSpec(name, func, weight, valgrind, hint)
+        func.check = CheckSpec(name, func, weight, valgrind, hint, remote)
         return func
 
     return declare
@@ -76,7 +87,7 @@ class Run(sandbox.Program):
         here = str(cwd) + "/"
         self.shown = " ".join("./" + a[len(here) :] if a.startswith(here) else a for a in map(str, argv))
         self.valgrind_files = None
-        self.no_valgrind = valgrind and (memcheck.skipped_because() or (not memcheck.is_native(argv[0]) and "not a native binary (a script?)"))
+        self.no_valgrind = valgrind and (sanitized() or memcheck.skipped_because() or (not memcheck.is_native(argv[0]) and "not a native binary (a script?)"))
         if valgrind and not self.no_valgrind:
             self.valgrind_files = memcheck.files(trial.scratch)
             argv = memcheck.command(self.valgrind_files) + list(argv)
@@ -284,6 +295,8 @@ class Run(sandbox.Program):
         deadline = time.monotonic() + self.trial.within()
         while typed < limit and time.monotonic() < deadline:
             if not select.select([], [self.stdin], [], settle * TIMEOUT_SCALE)[1]:
+                if runnable(self.process.pid):
+                    continue  # waiting for a CPU on a busy machine, not blocked elsewhere: not stopped
                 why = "until your program stopped reading"
                 break
             view = view or memoryview(block)
@@ -328,8 +341,9 @@ class Run(sandbox.Program):
 class Trial:
     """What a check sees: its step, its binary, and tools that clean up after it."""
 
-    def __init__(self, step, folder, scratch, spec):
+    def __init__(self, step, folder, scratch, spec, remote=None):
         self.step = step
+        self.remote = remote  # (host, port) of a server running elsewhere, or None
         self.folder = Path(folder)  # the built step folder (in the scratch copy)
         self.scratch = Path(scratch)
         self.spec = spec
@@ -378,7 +392,12 @@ class Trial:
 
     def start_server(self, port=None, binary=None, valgrind=None, args=None, stdin=None):
         """Start the student's server on a fresh port and wait until it listens.
-        stdin="pipe" lets the check type into it (write_stdin, close_stdin)."""
+        stdin="pipe" lets the check type into it (write_stdin, close_stdin).
+        With a remote server (make check REMOTE=...), its stand-in instead."""
+        if self.remote:
+            from .remote import RemoteServer
+
+            return RemoteServer(self, *self.remote)
         port = port or self.free_port()
         server = self.run(*(args or [port]), binary=binary, valgrind=valgrind, stdin=stdin)
         server.port = port
@@ -425,6 +444,8 @@ class Trial:
         return port
 
     def connect(self, port, host="127.0.0.1", bind=None):
+        if self.remote and host in ("127.0.0.1", "localhost"):
+            host = self.remote[0]  # the remote server's host, not loopback
         conn = net.connect(host, port, self.log, self.timeout, bind=bind)
         self.closers.append(conn.close)
         return conn
@@ -489,6 +510,30 @@ class Trial:
         self.closers = []
 
 
+def runnable(root):
+    """True if a process of the tree under pid root is runnable (state R): it
+    is computing or waiting for a CPU (or D: for the disk, as when it starts),
+    so a full pipe says nothing yet."""
+    children, states = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        states[int(entry)] = fields[0]
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        if states.get(pid) in (b"R", b"D"):  # running, waiting for a CPU, or for the disk
+            return True
+        todo += children.get(pid, [])
+    return False
+
+
 def status_hint(status):
     """The likely cause behind a way of ending, or None."""
     if status is None or status.signal is None:
@@ -523,9 +568,9 @@ class Outcome:
     extra: dict = field(default_factory=dict)
 
 
-def run_check(step, spec, index, folder, scratch):
+def run_check(step, spec, index, folder, scratch, remote=None):
     """Run one check to its verdict; never raises."""
-    trial = Trial(step, folder, scratch, spec)
+    trial = Trial(step, folder, scratch, spec, remote=remote)
     started = time.monotonic()
     passed, verdict = False, None
     try:
@@ -539,8 +584,33 @@ def run_check(step, spec, index, folder, scratch):
         verdict = CheckFailed(f"the grader itself failed: {error!r}", [("traceback", traceback.format_exc())])
     finally:
         trial.cleanup()
+    report = sanitizer_report(trial)
+    if report:  # the program ran, but ASan or UBSan saw it break a rule: that fails the check
+        passed, before = False, verdict
+        verdict = CheckFailed(
+            f"{report[0]} found an error in your program",
+            [("sanitizer", "\n" + "\n".join(report[1]))] + ([("then", before.message)] if before else []),
+            hint="fix the first error the report names (the first 'at' line in your code is where it happened)",
+        )
     output = describe(trial, verdict) if verdict else transcript(trial)
     return Outcome(step, index, spec.name, spec.weight, passed, output, time.monotonic() - started, hint=spec.hint)
+
+
+SANITIZER_ERROR = re.compile(rb"^(?:==\d+==ERROR: (\w+Sanitizer)|\S+:\d+:\d+: runtime (error): )", re.M)
+
+
+def sanitizer_report(trial, limit=40):
+    """(which sanitizer, the first lines of its report) if a program of the
+    check printed an ASan, LSan or UBSan error on stderr (a build with
+    -fsanitize, e.g. SOCKLAB_CFLAGS; see SOCKLAB_SANITIZE); else None."""
+    for program in trial.programs:
+        err = program.stderr.data()
+        found = SANITIZER_ERROR.search(err)
+        if found:
+            name = found.group(1).decode() if found.group(1) else "UndefinedBehaviorSanitizer"
+            lines = err[found.start() :].decode("utf-8", "replace").split("Shadow bytes around")[0].splitlines()
+            return name, [f"  {line}" for line in lines[:limit]] + ([f"  ... ({len(lines) - limit} more lines)"] if len(lines) > limit else [])
+    return None
 
 
 def label_of(kind):

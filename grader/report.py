@@ -30,6 +30,7 @@ def gradescope(report):
             "tags": [o.step.folder],
         }
         for o in report.outcomes
+        if not o.extra.get("skipped")  # REMOTE: not run here, neither passed nor failed (grader/remote.py)
     ]
     return {
         "score": report.score,
@@ -51,12 +52,15 @@ def junit(report):
             "testsuite",
             name=step.folder,
             tests=str(len(outcomes)),
-            failures=str(sum(not o.passed for o in outcomes)),
+            failures=str(sum(not o.passed and not o.extra.get("skipped") for o in outcomes)),
+            skipped=str(sum(bool(o.extra.get("skipped")) for o in outcomes)),
             time=f"{sum(o.seconds for o in outcomes):.2f}",
         )
         for o in outcomes:
             case = ET.SubElement(suite, "testcase", classname=step.folder, name=o.name, time=f"{o.seconds:.2f}")
-            if o.passed:
+            if o.extra.get("skipped"):
+                ET.SubElement(case, "skipped", message=o.extra["skipped"][:200])
+            elif o.passed:
                 ET.SubElement(case, "system-out").text = o.output
             else:
                 first = o.output.strip().splitlines()[-1] if o.output.strip() else "failed"
@@ -112,6 +116,9 @@ def console(report, details=True, stream=sys.stdout, most=None):
         say(style.bold(f"{step.folder:<40}") + f"{got:6g} / {top:g}")
         explained = 0
         for o in outcomes:
+            if o.extra.get("skipped"):
+                say(f"  {style('33', 'SKIP')} {o.name:<52}")
+                continue
             mark = style.good("PASS") if o.passed else style.bad("FAIL")
             points = f"{o.score:g}/{o.max_score:g}" if o.max_score else ""
             say(f"  {mark} {o.name:<52} {points:>9}")
@@ -121,11 +128,78 @@ def console(report, details=True, stream=sys.stdout, most=None):
                     say(style.dim("       ") + line)
                 if o.hint:
                     say(f"       more help: make hint STEP={step.number:02d}  (hint {o.hint} helps here)")
-        hidden = sum(not o.passed for o in outcomes) - explained
+        for reason in dict.fromkeys(o.extra["skipped"] for o in outcomes if o.extra.get("skipped")):
+            say(style.dim(f"  ({reason})"))
+        hidden = sum(not o.passed and not o.extra.get("skipped") for o in outcomes) - explained
         if details and hidden > 0:
             say(style.dim(f"  ({hidden} more failure(s) not explained here: make check STEP={step.number:02d} explains each)"))
     passed = sum(o.passed for o in report.outcomes)
-    failed = len(report.outcomes) - passed
+    skipped = sum(bool(o.extra.get("skipped")) for o in report.outcomes)
+    failed = len(report.outcomes) - passed - skipped
     say()
-    say(style.bold(f"Score: {report.score:g} / {report.max_score:g}") + f"   ({report.seconds:.1f} s)")
+    if skipped:
+        say(style("33", f"{skipped} skipped") + ": not run against a remote server; they count neither as passed nor as failed")
+    which = " (of the checks that ran)" if skipped else ""
+    say(style.bold(f"Score: {report.score:g} / {report.max_score:g}{which}") + f"   ({report.seconds:.1f} s)")
     return passed, failed
+
+
+# === Progress (make grade) =====================================================
+
+
+def bar(fraction, width, stream, style):
+    """A progress bar of width cells: block characters where the stream takes
+    UTF-8, '#' and '.' elsewhere."""
+    utf8 = "utf" in (getattr(stream, "encoding", "") or "").lower()
+    full, empty = ("█", "░") if utf8 else ("#", ".")
+    cells = round(max(0.0, min(1.0, fraction)) * width)
+    return style.good(full * cells) + style.dim(empty * (width - cells))
+
+
+def step_states(report):
+    """[(step, state, points, max)] with state "done", "current", "started" or
+    "not started". done: every check passes. not started: it scores 0 (the
+    starter does), or there is no folder. current: the first step that is not
+    done and has work in it (points); "started": the later ones with points."""
+    rows, current = [], None
+    for step in report.steps:
+        outcomes = report.of_step(step)
+        got = round(sum(o.score for o in outcomes), 2)
+        top = round(sum(o.max_score for o in outcomes), 2) or step.points
+        if outcomes and all(o.passed for o in outcomes):
+            state = "done"
+        elif got > 0 and current is None:
+            state = current = "current"
+        else:
+            state = "started" if got > 0 else "not started"
+        rows.append((step, state, got, top))
+    return rows
+
+
+def next_step(rows):
+    """The step to work on: the current one, else the first that is not done."""
+    for wanted in ("current", "started", "not started"):
+        for step, state, _, _ in rows:
+            if state == wanted:
+                return step
+    return None
+
+
+def progress(report, stream=sys.stdout):
+    """The student's progress: one row a step, a bar, and the next step to do.
+    Returns that step (None when every step is done)."""
+    style = Style(stream)
+    say = lambda text="": print(text, file=stream)
+    rows = step_states(report)
+    paint = {"done": style.good, "current": lambda t: style("1;33", t), "started": lambda t: style("33", t), "not started": style.dim}
+    say()
+    say(style.bold("Progress") + f"  {bar(report.score / (report.max_score or 1), 30, stream, style)}  {report.score:g} / {report.max_score:g} points")
+    for step, state, got, top in rows:
+        say(f"  {step.folder:<18} {paint[state](f'{state:<12}')} {got:5g} / {top:<3g} {bar(got / (top or 1), 10, stream, style)}")
+    step = next_step(rows)
+    if step is None:
+        say(style.good("Every step is done. Well played!"))
+    else:
+        n = f"{step.number:02d}"
+        say(style.bold(f"Next: {step.folder}") + f"   make check STEP={n} explains each failure; make watch STEP={n} re-checks on every save; make hint STEP={n}")
+    return step

@@ -42,7 +42,7 @@ def every_address(t):
         greeted(t, server, host="127.0.0.2", bind="127.0.0.3")
 
 
-@check("serves 20 clients in a row", hint="3")
+@check("serves 20 clients in a row", hint="3", remote=True)
 def twenty_clients(t):
     server = t.start_server()
     for _ in range(20):

@@ -233,7 +233,7 @@ def served(t, server, why):
     return conn
 
 
-@check("echoes lines sent whole, and byte by byte with pauses", hint="1")
+@check("echoes lines sent whole, and byte by byte with pauses", hint="1", remote=True)
 def whole_and_bytes(t):
     server = t.start_server()
     conn = connect(t, server)
@@ -245,7 +245,7 @@ def whole_and_bytes(t):
     echoed(t, conn, b" line, then the rest\n", expect=b"half a line, then the rest\n")
 
 
-@check("echoes pipelined lines in order, whole and cut across frames", hint="1")
+@check("echoes pipelined lines in order, whole and cut across frames", hint="1", remote=True)
 def pipelined(t):
     server = t.start_server()
     conn = connect(t, server)
@@ -257,7 +257,7 @@ def pipelined(t):
         conn.expect(stream)
 
 
-@check("turns \\r\\n into \\n, and keeps a \\r inside a line", hint="2")
+@check("turns \\r\\n into \\n, and keeps a \\r inside a line", hint="2", remote=True)
 def crlf(t):
     server = t.start_server()
     conn = connect(t, server)
@@ -270,7 +270,7 @@ def crlf(t):
         echoed(t, conn, b"\n", expect=b"cut between\n")
 
 
-@check("echoes a line of 511 bytes (512 with its \\n)", hint="2")
+@check("echoes a line of 511 bytes (512 with its \\n)", hint="2", remote=True)
 def longest_line(t):
     server = t.start_server()
     conn = connect(t, server)
@@ -281,7 +281,7 @@ def longest_line(t):
         echoed(t, conn, line[:510] + b"\r\n", expect=line[:510] + b"\n")
 
 
-@check("answers 1 MiB without \\n with one ERROR:TOOLONG at once, then echoes the next line", hint="2")
+@check("answers 1 MiB without \\n with one ERROR:TOOLONG at once, then echoes the next line", hint="2", remote=True)
 def too_long(t):
     server = t.start_server()
     conn = connect(t, server)
@@ -364,7 +364,7 @@ def bounded_memory(t, size=8):
         )
 
 
-@check("serves the next client after one resets or closes mid-line", hint="3")
+@check("serves the next client after one resets or closes mid-line", hint="3", remote=True)
 def next_client(t):
     server = t.start_server()
     first = connect(t, server)

@@ -11,67 +11,67 @@ from . import common
 from . import wp1_checks as wp1c
 
 
-@check("answers every row of the WP/1 table, each request sent whole", hint="2")
+@check("answers every row of the WP/1 table, each request sent whole", hint="2", remote=True)
 def table_whole(t):
     wp1c.table_whole(t, t.start_server())
 
 
-@check("reads requests that arrive byte by byte", hint="1")
+@check("reads requests that arrive byte by byte", hint="1", remote=True)
 def byte_by_byte(t):
     wp1c.table_byte_by_byte(t, t.start_server())
 
 
-@check("answers pipelined requests in order, whole and cut across frames", hint="1")
+@check("answers pipelined requests in order, whole and cut across frames", hint="1", remote=True)
 def pipelined(t):
     wp1c.table_pipelined(t, t.start_server())
 
 
-@check("accepts \\r\\n line endings", hint="2")
+@check("accepts \\r\\n line endings", hint="2", remote=True)
 def crlf(t):
     wp1c.crlf(t, t.start_server())
 
 
-@check("echoes PING arguments byte for byte, NUL bytes included", hint="2")
+@check("echoes PING arguments byte for byte, NUL bytes included", hint="2", remote=True)
 def ping_bytes(t):
     wp1c.ping_bytes(t, t.start_server())
 
 
-@check("detects int64 overflow at the edges (INT64_MAX+1, INT64_MIN/-1, 20 digits)", hint="3")
+@check("detects int64 overflow at the edges (INT64_MAX+1, INT64_MIN/-1, 20 digits)", hint="3", remote=True)
 def overflow_edges(t):
     wp1c.overflow_edges(t, t.start_server())
 
 
-@check("checks CALC errors in order: SYNTAX, OVERFLOW, DIVZERO", hint="3")
+@check("checks CALC errors in order: SYNTAX, OVERFLOW, DIVZERO", hint="3", remote=True)
 def error_order(t):
     wp1c.error_order(t, t.start_server())
 
 
-@check("sends ERROR:TOOLONG as soon as 512 bytes are held, then drops the rest of the line", hint="1")
+@check("sends ERROR:TOOLONG as soon as 512 bytes are held, then drops the rest of the line", hint="1", remote=True)
 def too_long(t):
     wp1c.too_long(t, t.start_server())
 
 
-@check("QUIT: replies BYE: and closes, ignoring the frames after it", hint="1")
+@check("QUIT: replies BYE: and closes, ignoring the frames after it", hint="1", remote=True)
 def quit_closes(t):
     wp1c.quit_closes(t, t.start_server())
 
 
-@check("replies to every frame of a client that half-closes, then closes", hint="1")
+@check("replies to every frame of a client that half-closes, then closes", hint="1", remote=True)
 def half_close(t):
     wp1c.half_close(t, t.start_server())
 
 
-@check("survives clients that pipeline many requests and close at once (SIGPIPE)", hint="3")
+@check("survives clients that pipeline many requests and close at once (SIGPIPE)", hint="3", remote=True)
 def pipelined_then_gone(t):
     wp1c.pipelined_then_gone(t, t.start_server())
 
 
-@check("survives a client that resets mid-frame", hint="3")
+@check("survives a client that resets mid-frame", hint="3", remote=True)
 def reset_mid_frame(t):
     wp1c.reset_mid_frame(t, t.start_server())
 
 
-@check("serves the next client once one leaves", hint="1")
+@check("serves the next client once one leaves", hint="1", remote=True)
 def next_client(t):
     wp1c.next_client(t, t.start_server())
 

@@ -1,0 +1,117 @@
+"""`make watch STEP=NN`: a check on start, another on every save, Ctrl-C
+leaves at once and leaves nothing behind. Both ways of noticing a save are
+tried: inotifywait (inotify-tools, which `make test` installs) and polling."""
+
+import os
+import shutil
+import time
+
+import pytest
+
+from conftest import KIT
+from livekit import Live, processes_mentioning
+
+BROKEN = b"int main(void) { return 0 }  /* a typo: it no longer builds */\n"
+
+
+@pytest.mark.parametrize("how", ["inotifywait", "polling"])
+def test_watch_rechecks_on_save_and_stops_cleanly_on_ctrl_c(tmp_path, how):
+    if how == "inotifywait":
+        assert shutil.which("inotifywait"), "inotifywait is missing: apt-get install inotify-tools (tools/setup test does)"
+    submission = tmp_path / "work"
+    shutil.copytree(KIT / "solutions" / "01-client", submission / "01-client", ignore=shutil.ignore_patterns("client", "*.o"))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {"TMPDIR": str(scratch), "SOCKLAB_HINT_STATE": str(tmp_path / "hints.json"), "NO_COLOR": "1"}
+    if how == "polling":
+        env["SOCKLAB_WATCH_POLL"] = "1"
+    watch = Live(["make", "-s", "-C", KIT, "watch", "STEP=01", f"SUBMISSION={submission}"], env=env, new_session=True)
+    try:
+        watch.wait_for(f"({how}); Ctrl-C stops", within=30)
+        assert "check #1" in watch.text and " 0 failed" in watch.text
+        assert "01-client passes every check; next: make watch STEP=02" in watch.text
+
+        (submission / "01-client" / "client.c").write_bytes(BROKEN)  # a save that breaks it
+        watch.wait_for(f"({how}); Ctrl-C stops", within=30, count=2)
+        text = watch.text
+        assert "check #2" in text and "(changed: client.c)" in text
+        second = text[text.index("check #2") :]
+        assert "FAIL builds with make" in second and "it does not build: fix the compiler's first error" in second
+        assert "\033[" not in text  # piped: no screen clearing, no colours
+
+        (submission / "01-client" / ".client.c.swp").write_bytes(b"editor noise")  # not a save
+        (submission / "01-client" / "client").write_bytes(b"a build product")  # nor this
+        time.sleep(1.2)
+        assert "check #3" not in watch.text
+
+        started = time.monotonic()
+        watch.interrupt(group=True)  # Ctrl-C at a terminal: the whole foreground group
+        watch.wait(10)
+        assert time.monotonic() - started < 5
+        assert "watch: stopped (SIGINT)" in watch.text and "Traceback" not in watch.text
+        time.sleep(0.2)
+        assert not processes_mentioning(str(submission)), processes_mentioning(str(submission))
+        assert not processes_mentioning(str(scratch)), processes_mentioning(str(scratch))
+        assert not list(scratch.iterdir()), f"scratch left behind: {list(scratch.iterdir())}"
+    finally:
+        watch.kill()
+
+
+def test_watch_stops_cleanly_in_the_middle_of_a_check(tmp_path):
+    """Ctrl-C while the checks run: no traceback, no program left."""
+    submission = tmp_path / "work"
+    shutil.copytree(KIT / "solutions" / "01-client", submission / "01-client", ignore=shutil.ignore_patterns("client", "*.o"))
+    (submission / "01-client" / "client.c").write_bytes(b"#include <unistd.h>\nint main(void) { pause(); }\n")  # hangs: every check waits
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    watch = Live(["make", "-s", "-C", KIT, "watch", "STEP=01", f"SUBMISSION={submission}"], env={"TMPDIR": str(scratch)}, new_session=True)
+    try:
+        watch.wait_for("check #1", within=30)
+        deadline = time.monotonic() + 20
+        while not processes_mentioning(str(scratch)) and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the checks run the program
+        time.sleep(0.3)
+        watch.interrupt(group=True)
+        watch.wait(10)
+        assert "passed," not in watch.text, "the check was over before Ctrl-C: this test probes nothing"
+        assert "watch: stopped (SIGINT)" in watch.text and "Traceback" not in watch.text
+        deadline = time.monotonic() + 5
+        while processes_mentioning(str(scratch)) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the launchers kill their programs once we are gone
+        assert not processes_mentioning(str(scratch)), processes_mentioning(str(scratch))
+    finally:
+        watch.kill()
+
+
+def test_watch_needs_a_step():
+    import subprocess
+
+    run = subprocess.run(["make", "-s", "-C", str(KIT), "watch"], capture_output=True, text=True, timeout=30)
+    assert run.returncode != 0 and "usage: make watch STEP=NN" in run.stderr
+
+
+def test_the_hint_offer_names_the_next_hint_and_the_ones_that_help(tmp_path):
+    from conftest import registry
+    from grader import report, runner, watch
+    from grader.engine import Outcome
+
+    step = registry.find("01")
+    result = runner.Report("x", [step], [Outcome(step, 0, "builds with make", 0, True), Outcome(step, 1, "a", 1, False, hint="2"), Outcome(step, 2, "b", 1, True, hint="3")])
+    state = tmp_path / "hints.json"
+    style = report.Style(open(os.devnull, "w"))
+    assert watch.hint_offer(step, result, state, style) == "stuck? make hint STEP=01 shows hint 1 of 3 (the failed checks point to hint 2)"
+    state.write_text('{"01-client": 1}')
+    assert "shows hint 2 of 3" in watch.hint_offer(step, result, state, style)
+    state.write_text('{"01-client": 3}')
+    assert "every hint is out: make hint STEP=01 LEVEL=all" in watch.hint_offer(step, result, state, style)
+    result.outcomes[1].passed = True
+    assert watch.hint_offer(step, result, state, style) == "01-client passes every check; next: make watch STEP=02"
+
+
+def test_a_step_that_builds_with_an_earlier_one_watches_both(tmp_path):
+    from grader import watch
+
+    for name in ("05-framing", "06-calc-server"):
+        shutil.copytree(KIT / "solutions" / name, tmp_path / name)
+    assert watch.folders_of(tmp_path / "06-calc-server") == [tmp_path / "06-calc-server", tmp_path / "05-framing"]
+    assert watch.folders_of(tmp_path / "05-framing") == [tmp_path / "05-framing"]
