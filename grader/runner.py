@@ -16,6 +16,10 @@ from .text import lines_of
 BUILD_TIMEOUT = 120  # seconds for `make` in one step folder
 COPY_LIMIT = 64 << 20  # bytes of a submission copied for grading
 SKIPPED_NAMES = {".git", "__pycache__", "build", "node_modules"}
+# SOCKLAB_SANITIZE=1: steps are built with these (unless SOCKLAB_CFLAGS says
+# otherwise), programs run without the address-space limit (ASan's shadow
+# memory) and without valgrind, and an ASan/UBSan report fails its check.
+SANITIZE_CFLAGS = "-std=c17 -Wall -Wextra -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
 COMMON = registry.KIT / "steps" / "common"  # the kit's socket library, given from step 03 on
 
 
@@ -52,21 +56,57 @@ def step_root(submission):
 # === Scratch copy ==============================================================
 
 
-def copy_step(source, target):
-    """Copy a step folder, symlinks kept as links, skipping the bulky folders."""
+def link_stays_inside(link, root):
+    """True if a symlink names, relatively, a place inside root (the folder of
+    the step folders: 06's frame.c -> ../05-framing/frame.c). An absolute link,
+    or one that climbs out, could read the kit's solutions or /etc: not kept."""
+    target = os.readlink(link)
+    if os.path.isabs(target):
+        return False
+    where = os.path.normpath(os.path.join(os.path.abspath(os.path.dirname(link)), target))
+    return where == os.path.abspath(root) or where.startswith(os.path.abspath(root) + os.sep)
+
+
+def copy_step(source, target, root=None):
+    """Copy a step folder, symlinks kept as links (never followed) when they
+    stay inside the submission (root: the folder of the step folders), skipping
+    the bulky folders; the links left out are listed in its NOTE file."""
     budget = [COPY_LIMIT]
+    root = root or Path(source).parent
+    dropped = []
 
     def ignore(folder, names):
         skipped = {n for n in names if n in SKIPPED_NAMES}
         for name in names:
             path = Path(folder) / name
-            if path.is_file() and not path.is_symlink():
+            if path.is_symlink() and not link_stays_inside(path, root):
+                skipped.add(name)
+                dropped.append(f"{path.relative_to(source)} -> {os.readlink(path)}")
+            elif path.is_file() and not path.is_symlink():
                 budget[0] -= path.stat().st_size
                 if budget[0] < 0:
                     skipped.add(name)
         return skipped
 
     shutil.copytree(source, target, symlinks=True, ignore=ignore)
+    if dropped:  # inside the copy: a class grading copies it twice
+        (Path(target) / NOTE).write_text(
+            "not copied: symbolic links that point outside the submission (the grader never follows them): "
+            + ", ".join(dropped)
+        )
+
+
+NOTE = ".socklab-note"  # what the copy of a step folder left out, for its build report
+
+
+def note_of(folder):
+    """Where the copy says that a step folder was left out (beside it)."""
+    folder = Path(folder)
+    return folder.parent / f".{folder.name}{NOTE}"
+
+
+def notes(folder):
+    return "".join(p.read_text() + "\n" for p in (note_of(folder), Path(folder) / NOTE) if p.is_file())
 
 
 # === Build =====================================================================
@@ -77,9 +117,26 @@ def copy_submission(root, scratch):
     earlier one's files: 06 with 05's frame.c), and the kit's own common/
     library beside them: the grader trusts the kit's copy, not the student's."""
     for step in registry.STEPS:
-        if (root / step.folder).is_dir():
-            copy_step(root / step.folder, scratch / step.folder)
+        if (root / step.folder).is_symlink():  # never followed: it could be the kit's solutions
+            note_of(scratch / step.folder).write_text(
+                f"{step.folder} is a symbolic link (to {os.readlink(root / step.folder)}), not a folder: "
+                "the grader does not follow links; put the step's files in a real folder"
+            )
+        elif (root / step.folder).is_dir():
+            copy_step(root / step.folder, scratch / step.folder, root)
     shutil.copytree(COMMON, scratch / "common")
+
+
+def make_variables():
+    """Extra `make` variables from the environment: SOCKLAB_CFLAGS and
+    SOCKLAB_LDFLAGS, when set, are given as CFLAGS=... and LDFLAGS=... (the
+    step Makefiles say `CFLAGS ?=`), with -B so that a binary the copy already
+    holds is rebuilt with them; unset, make runs exactly as before."""
+    flags = {name: os.environ.get(f"SOCKLAB_{name}") for name in ("CFLAGS", "LDFLAGS")}
+    if os.environ.get("SOCKLAB_SANITIZE") == "1" and not flags["CFLAGS"]:
+        flags["CFLAGS"] = SANITIZE_CFLAGS
+    given = [f"{name}={value}" for name, value in flags.items() if value]
+    return ["-B", *given] if given else []
 
 
 def build(step, scratch):
@@ -87,11 +144,12 @@ def build(step, scratch):
     started = time.monotonic()
     folder = scratch / step.folder
     outcome = Outcome(step, 0, "builds with make", 0, False)
+    note = notes(folder)
     if not folder.is_dir():
-        outcome.output = f"no folder {step.folder} in the submission: nothing to grade for this step"
+        outcome.output = note or f"no folder {step.folder} in the submission: nothing to grade for this step"
         return outcome, None
     make = sandbox.Program(
-        ["make", "-C", str(folder)],
+        ["make", "-C", str(folder), *make_variables()],
         scratch,
         limits={"as": None, "cpu": BUILD_TIMEOUT, "nofile": 1024},
         label=f"make -C {step.folder}",
@@ -101,21 +159,23 @@ def build(step, scratch):
     log = (make.stdout.data() + make.stderr.data()).decode("utf-8", "replace")
     outcome.seconds = time.monotonic() - started
     if status is None:
-        outcome.output = f"make did not finish within {BUILD_TIMEOUT} s\n{log}"
+        outcome.output = note + f"make did not finish within {BUILD_TIMEOUT} s; its output:\n" + "\n".join(lines_of(log.encode(), limit=60))
         return outcome, None
     if status.code != 0:
-        outcome.output = f"make {status}; its output:\n" + "\n".join(lines_of(log.encode(), limit=60))
+        outcome.output = note + f"make {status}; its output:\n" + "\n".join(lines_of(log.encode(), limit=60))
         return outcome, None
     missing = [b for b in step.binaries if not os.access(folder / b, os.X_OK)]
     if missing:
-        outcome.output = (
+        there = [b for b in missing if (folder / b).is_file()]
+        outcome.output = note + (
             f"make succeeded but left no executable named {', '.join(missing)} in {step.folder}\n"
-            "(the Makefile must build it; a script needs a shebang line and chmod +x)"
+            + (f"({', '.join(there)}: the file is there, but not executable: chmod +x it in the Makefile)" if there else
+               "(the Makefile must build it; a script needs a shebang line and chmod +x)")
         )
         return outcome, None
     warnings = log.count("warning:")
     outcome.passed = True
-    outcome.output = f"built in {outcome.seconds:.1f} s" + (f", with {warnings} warning(s):\n{log}" if warnings else "")
+    outcome.output = note + f"built in {outcome.seconds:.1f} s" + (f", with {warnings} warning(s):\n{log}" if warnings else "")
     return outcome, folder
 
 

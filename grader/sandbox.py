@@ -179,6 +179,8 @@ class Program:
         self.status = None
         self.started = time.monotonic()
         limits = {**DEFAULT_LIMITS, **(limits or {})}
+        if os.environ.get("SOCKLAB_SANITIZE") == "1":  # ASan reserves terabytes of shadow memory
+            limits["as"] = None
         control_r, self.control = os.pipe()
         self.status_r, status_w = os.pipe()
         out_r, out_w = os.pipe()

@@ -16,7 +16,7 @@ them, so the probes and the protocol model cannot disagree.
 import socket
 import time
 
-from .. import wp1
+from .. import net, wp1
 from ..engine import CheckFailed
 from ..text import show
 
@@ -281,13 +281,27 @@ def quit_closes(t, server):
 
 def half_close(t, server):
     """A client that half-closes gets every reply it is owed, then the close."""
+    frozen = hasattr(server, "freeze")  # a server of ours (not REMOTE=): it can be stopped
+    if frozen:
+        server.freeze()  # it reads the frames once the half-close is there too, whatever its speed
     conn = connect(t, server)
     stream = frames([b"CALC:1+1", b"PING:x", b"CALC:6*7", b"CALC:1/0"]) + b"PING:an unterminated tail"
     conn.send(stream)
     conn.shutdown_write()
+    if frozen:
+        wait_half_closed(t, port_of(server))
+        server.thaw()
     with t.hint("recv() returns 0 after a half-close: answer every complete frame already received, then close"):
         expect_replies(conn, stream)
         conn.expect_closed()
+
+
+def wait_half_closed(t, port, within=None):
+    """Until the server's end of a connection on port has received our FIN
+    (CLOSE_WAIT in /proc/net/tcp), or the deadline passes."""
+    deadline = time.monotonic() + t.within(within)
+    while time.monotonic() < deadline and not any(p == port and state == "08" for _, p, state in net.tcp_sockets()):
+        time.sleep(0.005)
 
 
 # === Clients that vanish =======================================================

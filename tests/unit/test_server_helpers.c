@@ -5,7 +5,7 @@
  * its static functions are in reach.
  */
 #define _POSIX_C_SOURCE 200809L
-#define main server_main
+#define main            server_main
 #include "../../solutions/02-server/server.c"
 #undef main
 
@@ -30,7 +30,8 @@ static void parse_port_takes_plain_decimal_from_1_to_65535(void **state)
 
 static void parse_port_refuses_everything_else(void **state)
 {
-    const char *bad[] = {"", "0", "65536", "-1", "+80", " 80", "80 ", "80a", "0x50", "99999999999999999999", "1e3"};
+    const char *bad[] = {
+        "", "0", "65536", "-1", "+80", " 80", "80 ", "80a", "0x50", "99999999999999999999", "1e3"};
     (void)state;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (parse_port(bad[i]) != -1) fail_msg("parse_port(\"%s\") accepted a bad port", bad[i]);
