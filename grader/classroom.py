@@ -53,9 +53,15 @@ class Student:
 # === Isolation =================================================================
 
 
+# The interpreter each student's grader runs on: Debian's, which every user can
+# run (the one that started us may live in root's home, out of a student uid's reach).
+PYTHON = next((p for p in ("/usr/bin/python3",) if os.access(p, os.X_OK)), sys.executable)
+
+
 def _works(command):
     try:
-        return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=10).returncode == 0
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=10, cwd=registry.KIT)
+        return done.returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -74,11 +80,13 @@ def isolation():
             prefix, said = net, ["a network namespace per student (loopback only)"]
     if not said:
         said = ["no network namespace here (ports shared, locked per grading)"]
-    if os.geteuid() == 0 and shutil.which("setpriv") and _works(prefix + _drop(FIRST_UID) + ["true"]):
+    # The probe runs what a student's grading will run: can that uid import the grader?
+    probe = [PYTHON, "-c", "import grader.runner"]
+    if os.geteuid() == 0 and shutil.which("setpriv") and _works(prefix + _drop(FIRST_UID) + probe):
         drops = True
         said.append("an unprivileged uid per student")
     elif os.geteuid() == 0:
-        said.append("students graded as root (setpriv missing)")
+        said.append("students graded as root (no setpriv, or the kit is not readable by other users)")
     return prefix, ", ".join(said), drops
 
 
@@ -130,7 +138,7 @@ def grade_student(student, steps, prefix, uid, budget, jobs_inside, isolation_sa
     )  # fmt: skip
     env.pop("SOCKLAB_HINT_STATE", None)
     command = prefix + [
-        sys.executable, "-m", "grader", "grade",
+        PYTHON, "-m", "grader", "grade",
         "--submission", str(copy), "--out", str(out), "--jobs", str(jobs_inside), "--all-details",
     ]  # fmt: skip
     for step in steps:
