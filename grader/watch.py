@@ -60,7 +60,13 @@ class Inotify:
         self.events = queue.Queue()
         command = ["inotifywait", "-m", "-r", "-e", "close_write,create,delete,moved_to,moved_from,attrib"]
         command += ["--format", "%w%f", "--exclude", ignored_pattern(step), *map(str, folders)]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        # A session of its own: Ctrl-C reaches the whole foreground group, and an
+        # inotifywait killed by it would race our own handler (its end of stream
+        # read as "stopped"). It dies with us instead (close, or PR_SET_PDEATHSIG).
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            start_new_session=True, preexec_fn=die_with_parent,
+        )  # fmt: skip
         deadline = time.monotonic() + 10
         for line in self.process.stderr:  # "Setting up watches." then "Watches established."
             if b"established" in line or time.monotonic() > deadline:
@@ -88,6 +94,14 @@ class Inotify:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+
+
+def die_with_parent():
+    """In the child, before exec: SIGKILL when the process that started it ends."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class Poll:

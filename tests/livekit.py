@@ -54,6 +54,7 @@ class Live:
             cwd=cwd, env={**os.environ, **(env or {})}, start_new_session=new_session,
         )  # fmt: skip
         self.output = b""
+        self.ended = False  # the output reached its end (every writer closed it)
         self.changed = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -62,6 +63,9 @@ class Live:
             with self.changed:
                 self.output += chunk
                 self.changed.notify_all()
+        with self.changed:
+            self.ended = True
+            self.changed.notify_all()
 
     @property
     def text(self):
@@ -85,7 +89,14 @@ class Live:
         self.process.stdin.close()
 
     def wait(self, within=10):
-        return self.process.wait(within)
+        """The exit status, once the program has ended and its last words have
+        been read (the reader thread may lag behind the exit), within the deadline."""
+        deadline = time.monotonic() + within
+        status = self.process.wait(within)
+        with self.changed:
+            while not self.ended and time.monotonic() < deadline:
+                self.changed.wait(min(deadline - time.monotonic(), 0.1))
+        return status
 
     def interrupt(self, group=False):
         if group:
