@@ -9,6 +9,7 @@ it through two pipes: one-letter commands one way, the exit status the other.
 import functools
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -278,3 +279,57 @@ class Program:
     @property
     def elapsed(self):
         return time.monotonic() - self.started
+
+
+# === The student's processes, seen through /proc ================================
+
+
+def _children():
+    """Every process's children, from /proc/*/stat (parent pid is its 4th field)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def _is_harness(pid):
+    """The grader's own processes around a program: its launcher, unshare."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # gone: nothing to measure
+    return b"launcher.py" in cmdline or cmdline.startswith(b"unshare")
+
+
+def student_pids(program):
+    """The processes of a started program, the launcher and unshare left out,
+    nearest first (the student's own process, then what it started)."""
+    children, found, todo = _children(), [], deque([program.process.pid])
+    while todo:
+        pid = todo.popleft()
+        if pid != program.process.pid and not _is_harness(pid):
+            found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def student_pid(program):
+    """The student's own process (the first the launcher started), or None."""
+    found = student_pids(program)
+    return found[0] if found else None
+
+
+def peak_memory_kib(pid):
+    """The peak resident size (VmHWM) of a process in KiB, or None."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    return int(found.group(1)) if found else None

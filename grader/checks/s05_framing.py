@@ -7,7 +7,6 @@ shown by name, with what recv() gave, what was expected and what came back.
 The wire checks run line-echo and speak to it as a client would.
 """
 
-import os
 import re
 import signal
 import socket
@@ -298,40 +297,11 @@ def too_long(t):
     expect_silence(t, conn, 0.2, "more than expected after the echo of the next line")
 
 
-def student_pid(program):
-    """The pid of the student's own process under the launcher, or None."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    todo, found = [program.process.pid], []
-    while todo:
-        pid = todo.pop()
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"launcher.py" not in cmdline and not cmdline.startswith(b"unshare"):
-            found.append(pid)
-            continue  # its own children are its business
-        todo += children.get(pid, [])
-    return found[0] if found else None
-
-
 def peak_memory(program):
     """The program's peak resident memory (VmHWM) in bytes, or None."""
-    pid = student_pid(program)
-    try:
-        status = Path(f"/proc/{pid}/status").read_text() if pid else ""
-    except OSError:
-        return None
-    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
-    return int(found.group(1)) * 1024 if found else None
+    pid = sandbox.student_pid(program)
+    kib = sandbox.peak_memory_kib(pid) if pid else None
+    return kib * 1024 if kib is not None else None
 
 
 @check("keeps its memory bounded while an 8 MiB line streams in", hint="2")

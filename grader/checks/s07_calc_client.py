@@ -12,6 +12,7 @@ import os
 import re
 import time
 
+from .. import sandbox
 from ..engine import CheckFailed, check
 from ..text import show
 from . import common
@@ -245,41 +246,9 @@ def wait_read(client, ports, deadline):
     return False
 
 
-def program_pids(program):
-    """The processes of a student program: every descendant of the grader's
-    child but the launcher (an init of the grader's)."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [program.process.pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return [p for p in found if b"launcher.py" not in read_proc(p, "cmdline")]
-
-
-def read_proc(pid, name):
-    try:
-        with open(f"/proc/{pid}/{name}", "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
-
-
 def peak_memory_kib(program):
     """The largest peak resident size (VmHWM) of the program's processes, or None."""
-    peaks = []
-    for pid in program_pids(program):
-        found = re.search(rb"VmHWM:\s*(\d+) kB", read_proc(pid, "status"))
-        if found:
-            peaks.append(int(found.group(1)))
+    peaks = [kib for kib in map(sandbox.peak_memory_kib, sandbox.student_pids(program)) if kib is not None]
     return max(peaks, default=None)
 
 

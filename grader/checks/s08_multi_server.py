@@ -16,11 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+from .. import sandbox
 from ..engine import CheckFailed, check
 from ..text import show
 from . import common
 from . import wp1_checks as wp1c
-from .s05_framing import student_pid
 
 NOFILE = 4096  # the open-file limit SPEC promises the server
 CROWD = 2000  # clients held at once
@@ -55,7 +55,7 @@ def start(t, nofile=NOFILE, valgrind=None):
 
 
 def pid_of(t, server):
-    pid = student_pid(server)
+    pid = sandbox.student_pid(server)
     if pid is None:
         server.expect_running()
         raise CheckFailed("the grader could not find your server's process")
