@@ -46,25 +46,85 @@ class Port(int):
             self.lock = None
 
 
-def tcp_sockets():
-    """(local_ip_hex, port, state) of every TCP socket in this network namespace."""
+def tcp_sockets(port=None, states=None):
+    """(local_ip_hex, port, state) of the TCP sockets in this network namespace
+    (only those on port, or in states, when given; states as in /proc/net/tcp)."""
+    rows = diag_sockets(port, states)
+    if rows is None:  # no sock_diag (not Linux, or filtered): the text tables
+        rows = []
+        for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(name) as f:
+                    next(f)
+                    for line in f:
+                        fields = line.split()
+                        ip, number = fields[1].split(":")
+                        rows.append((ip, int(number, 16), fields[3]))
+            except OSError:
+                pass
+    return [r for r in rows if (port is None or r[1] == port) and (states is None or r[2] in states)]
+
+
+# sock_diag (netlink): the kernel filters the sockets by state and port itself.
+# Reading /proc/net/tcp makes it format every socket as text, thousands of them
+# when a check holds a crowd of clients, on every poll of every other check.
+NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY = 4, 20
+NLM_F_REQUEST, NLM_F_DUMP, NLMSG_DONE, NLMSG_ERROR = 1, 0x300, 3, 2
+INET_DIAG_REQ_BYTECODE, INET_DIAG_BC_S_GE, INET_DIAG_BC_S_LE = 1, 2, 3
+
+
+def diag_sockets(port=None, states=None):
+    """tcp_sockets() through sock_diag, or None where it is not available."""
+    mask = 0xFFF if states is None else sum(1 << int(state, 16) for state in states)
     rows = []
-    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(name) as f:
-                next(f)
-                for line in f:
-                    fields = line.split()
-                    ip, port = fields[1].split(":")
-                    rows.append((ip, int(port, 16), fields[3]))
-        except OSError:
-            pass
+    try:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as nl:
+            nl.settimeout(5)
+            for family in (socket.AF_INET, socket.AF_INET6):
+                # inet_diag_req_v2: family, protocol, extensions, states, an unused socket id
+                request = struct.pack("=BBBxI", family, socket.IPPROTO_TCP, 0, mask) + bytes(48)
+                if port is not None:  # bytecode: sport >= port, then sport <= port
+                    code = struct.pack("=BBHHH", INET_DIAG_BC_S_GE, 8, 20, 0, port)
+                    code += struct.pack("=BBHHH", INET_DIAG_BC_S_LE, 8, 12, 0, port)
+                    request += struct.pack("=HH", 4 + len(code), INET_DIAG_REQ_BYTECODE) + code
+                header = struct.pack("=IHHII", 16 + len(request), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
+                nl.send(header + request)
+                if not _diag_answers(nl, family, rows):
+                    return None
+    except OSError:
+        return None
     return rows
+
+
+def _diag_answers(nl, family, rows):
+    """Reads one dump's messages into rows; False on a netlink error."""
+    width = 4 if family == socket.AF_INET else 16
+    while True:
+        data = nl.recv(1 << 16)
+        at = 0
+        while at + 16 <= len(data):
+            length, kind = struct.unpack_from("=IH", data, at)
+            if kind == NLMSG_DONE:
+                return True
+            if kind == NLMSG_ERROR or length < 16:
+                return False
+            # inet_diag_msg: family, state, timer, retrans, then the id: sport (be16), dport, src[16]...
+            state = data[at + 17]
+            sport = struct.unpack_from("!H", data, at + 20)[0]
+            src = data[at + 24 : at + 24 + width]
+            rows.append((_proc_hex(src), sport, f"{state:02X}"))
+            at += (length + 3) & ~3
+
+
+def _proc_hex(address):
+    """An address as /proc/net/tcp writes it: each 32-bit word in host order, hex."""
+    words = struct.unpack(f"={len(address) // 4}I", address)
+    return "".join(f"{word:08X}" for word in words)
 
 
 def port_is_idle(port):
     """True if no socket uses the port in any state (TIME_WAIT included) and it binds."""
-    if any(p == port for _, p, _ in tcp_sockets()):
+    if tcp_sockets(port):
         return False
     probe = socket.socket()
     try:
@@ -133,10 +193,10 @@ ANY_ADDRESSES = {"00000000", "00000000000000000000000000000000"}
 def listeners(port):
     """The local addresses (hex, as in /proc/net/tcp) listening on port, or None
     when /proc/net/tcp cannot tell (not Linux)."""
-    rows = tcp_sockets()
+    rows = tcp_sockets(port, {LISTEN})
     if not rows and not os.path.exists("/proc/net/tcp"):
         return None
-    return {ip for ip, p, state in rows if p == port and state == LISTEN}
+    return {ip for ip, _, _ in rows}
 
 
 def refused_port():

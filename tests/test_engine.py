@@ -3,17 +3,31 @@ valgrind's reports. Each runs both with and without a PID namespace where the
 difference matters."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
 from conftest import KIT
 from grader import memcheck, net, registry, runner, sandbox, text
 from grader.engine import Outcome
+
+@pytest.fixture
+def tmp_path():
+    """A folder the programs under test can reach: as root, the sandbox runs
+    them as the student uid, and pytest's own tmp_path is private to root."""
+    path = Path(tempfile.mkdtemp(prefix="socklab-test-"))
+    os.chmod(path, 0o755)
+    sandbox.hand_over(path)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
 
 SANDBOX_MODES = [pytest.param(True, id="pid-namespace"), pytest.param(False, id="subreaper")]
 
@@ -175,6 +189,41 @@ def test_listeners_sees_a_listening_socket_without_connecting():
     s.listen(1)
     assert net.listeners(port) == {"0100007F"}
     s.close()
+
+
+def proc_net_tcp():
+    rows = []
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(name) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                ip, port = fields[1].split(":")
+                rows.append((ip, int(port, 16), fields[3]))
+    return rows
+
+
+def test_sock_diag_sees_what_proc_net_tcp_shows():
+    """net.tcp_sockets asks the kernel through sock_diag (netlink), filtered by
+    port and state; /proc/net/tcp (text) must show the same sockets."""
+    if net.diag_sockets() is None:
+        pytest.skip("no sock_diag here: /proc/net/tcp is read instead")
+    listener = socket.socket(socket.AF_INET6)
+    listener.bind(("::", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    try:
+        for states in (None, {net.LISTEN}, {"01"}):
+            diag = sorted(net.tcp_sockets(port, states))
+            text = sorted(r for r in proc_net_tcp() if r[1] == port and (states is None or r[2] in states))
+            assert diag == text and diag, states
+        assert net.listeners(port) == {"0" * 32}
+        assert client.getsockname()[1] not in {p for _, p, _ in net.tcp_sockets(port)}
+    finally:
+        for s in (client, accepted, listener):
+            s.close()
 
 
 # === Text ======================================================================

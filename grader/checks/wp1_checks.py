@@ -300,7 +300,7 @@ def wait_half_closed(t, port, within=None):
     """Until the server's end of a connection on port has received our FIN
     (CLOSE_WAIT in /proc/net/tcp), or the deadline passes."""
     deadline = time.monotonic() + t.within(within)
-    while time.monotonic() < deadline and not any(p == port and state == "08" for _, p, state in net.tcp_sockets()):
+    while time.monotonic() < deadline and not net.tcp_sockets(port, {"08"}):
         time.sleep(0.005)
 
 
