@@ -58,6 +58,14 @@ class Student:
 PYTHON = next((p for p in ("/usr/bin/python3",) if os.access(p, os.X_OK)), sys.executable)
 
 
+# The kit's folders a student's code must not read while it is graded: the
+# reference solutions, and the kit's tests (known-bug copies of the solutions).
+HIDDEN = ("solutions", "tests")
+# sh -c HIDE socklab-net N DIR1..DIRN COMMAND...: loopback up, an empty
+# read-only tmpfs over each DIR (in this mount namespace only), then COMMAND.
+HIDE = 'ip link set lo up && n=$1 && shift && while [ "$n" -gt 0 ]; do mount -t tmpfs -o ro,size=4k,mode=755 socklab-hidden "$1" || exit 1; shift; n=$((n - 1)); done && exec "$@"'
+
+
 def _works(command):
     try:
         done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=10, cwd=registry.KIT)
@@ -76,7 +84,13 @@ def isolation():
     prefix, said, drops = [], [], False
     if shutil.which("unshare") and shutil.which("ip"):
         net = ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "socklab-net"]
-        if _works(net + ["true"]):
+        # and a mount namespace where the kit's answers are empty folders
+        hidden = [str(registry.KIT / name) for name in HIDDEN if (registry.KIT / name).is_dir()]
+        hide = ["unshare", "--net", "--mount", "sh", "-c", HIDE, "socklab-net", str(len(hidden)), *hidden]
+        empty = ["sh", "-c", 'for d; do [ -z "$(ls -A "$d")" ] || exit 1; done', "probe", *hidden]
+        if hidden and _works(hide + empty):
+            prefix, said = hide, ["a network namespace per student (loopback only)", f"{' and '.join(HIDDEN)} hidden"]
+        elif _works(net + ["true"]):
             prefix, said = net, ["a network namespace per student (loopback only)"]
     if not said:
         said = ["no network namespace here (ports shared, locked per grading)"]

@@ -11,6 +11,8 @@ import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from . import sandbox
+
 # What fails the memory check. Leaks "still reachable" at exit do not: memory a
 # server holds when it is killed is not lost.
 SERIOUS_LEAKS = ("Leak_DefinitelyLost", "Leak_IndirectlyLost")
@@ -61,8 +63,10 @@ class Files:
 def files(folder):
     handle, xml = tempfile.mkstemp(prefix="memcheck-", suffix=".xml", dir=folder)
     handle2, log = tempfile.mkstemp(prefix="memcheck-", suffix=".log", dir=folder)
-    os.close(handle)
-    os.close(handle2)
+    for fd in (handle, handle2):
+        if sandbox.student_uid() is not None:  # valgrind runs as the student uid
+            os.fchown(fd, sandbox.student_uid(), sandbox.student_uid())
+        os.close(fd)
     return Files(xml, log)
 
 

@@ -209,6 +209,7 @@ def grade(submission, steps=None, jobs=None, progress=None):
         report.scratch = str(scratch)
         os.chmod(scratch, 0o755)
         copy_submission(root, scratch)
+        sandbox.hand_over(scratch)
         futures = []
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for step in steps:

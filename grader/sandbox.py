@@ -35,6 +35,32 @@ DEFAULT_LIMITS = {
 # === Isolation =================================================================
 
 
+STUDENT_UID = 60999  # student programs run as this uid when the grader is root
+
+
+@functools.lru_cache(maxsize=None)
+def student_uid():
+    """The uid student programs (and their builds) run as, or None to run them
+    as ourselves: when the grader runs as root, code it did not write never
+    does (SOCKLAB_STUDENT_UID=N picks another uid; 0 keeps root, at your risk)."""
+    if os.geteuid() != 0:
+        return None
+    wanted = os.environ.get("SOCKLAB_STUDENT_UID", "").strip()
+    uid = int(wanted) if wanted.isdigit() else STUDENT_UID
+    return uid or None
+
+
+def hand_over(path):
+    """Give a folder the grader made (and everything in it) to the student
+    uid, so the programs run as that uid can build and write there."""
+    uid = student_uid()
+    if uid is None:
+        return
+    for root, dirs, files in os.walk(path):
+        for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+            os.lchown(name, uid, uid)
+
+
 @functools.lru_cache(maxsize=None)
 def pid_namespace_prefix():
     """The command that puts a program in a PID namespace of its own, or ()."""
@@ -57,6 +83,8 @@ def isolation():
     """One line for the report: how student programs are contained here (and,
     in a class grading, how the whole submission is: SOCKLAB_ISOLATION)."""
     said = "PID namespace per program" if pid_namespace_prefix() else "child subreaper per program (no PID namespace here)"
+    if student_uid() is not None:
+        said += f", programs run as uid {student_uid()}"
     extra = os.environ.get("SOCKLAB_ISOLATION")
     return f"{said}; {extra}" if extra else said
 
@@ -180,6 +208,8 @@ class Program:
         self.status = None
         self.started = time.monotonic()
         limits = {**DEFAULT_LIMITS, **(limits or {})}
+        if student_uid() is not None:
+            limits["uid"] = student_uid()
         if os.environ.get("SOCKLAB_SANITIZE") == "1":  # ASan reserves terabytes of shadow memory
             limits["as"] = None
         control_r, self.control = os.pipe()

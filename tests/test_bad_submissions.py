@@ -194,6 +194,37 @@ def test_a_makefile_that_deletes_around_it_touches_only_the_scratch_copy(tmp_pat
     assert fingerprint(KIT / "steps" / "common") == kit
 
 
+def test_as_root_a_submission_runs_as_an_unprivileged_uid(tmp_path):
+    """make grade/check as root (a Gradescope container, a TA's shell): the
+    student's Makefile and programs run as the student uid, so they cannot
+    write outside their scratch copy, nor the grader's reports."""
+    from grader import sandbox
+
+    if sandbox.student_uid() is None:
+        pytest.skip("not root: programs run as the user who grades, who owns nothing else")
+    canary = KIT / "build" / f"root-canary-{os.getpid()}"
+    canary.parent.mkdir(exist_ok=True)
+    canary.write_text("still here\n")
+    pwned = KIT / "build" / f"root-pwned-{os.getpid()}"
+    makefile = (
+        f"client: client.c\n\tid -u > uid.txt\n\t-rm -f '{canary}'\n\t-touch '{pwned}'\n"
+        "\tcc -o client client.c\n"
+    )
+    folder = client_folder(tmp_path / "sub", makefile=makefile)
+    try:
+        report = grade(folder.parent, CLIENT)
+        assert canary.read_text() == "still here\n"
+        assert not pwned.exists(), "a Makefile run as root wrote into the kit"
+        assert report.score == CLIENT.points, build_output(report)
+        assert f"programs run as uid {sandbox.student_uid()}" in report.isolation
+    finally:
+        canary.unlink(missing_ok=True)
+        pwned.unlink(missing_ok=True)
+    program = sandbox.Program(["id", "-u"], tmp_path)
+    assert program.wait(10).code == 0
+    assert program.stdout.data().strip() == str(sandbox.student_uid()).encode()
+
+
 # === A whole class of hostile students =========================================
 
 
@@ -214,6 +245,9 @@ def test_in_a_class_a_hostile_makefile_cannot_touch_the_kit_or_the_class(tmp_pat
         f"\t-cp -r '{KIT}/solutions/01-client/client.c' . \n\tfalse\n"
     )
     client_folder(klass / "mallory", makefile=makefile)
+    # eve builds the kit's own answer, which she reads by its absolute path
+    thief = f"client:\n\tcc -o client '{KIT}/solutions/01-client/client.c' || cc -o client '{KIT}/tests/programs/correct/01-client-stdio.c'\n"
+    client_folder(klass / "eve", makefile=thief)
     client_folder(klass / "alice")
     before = fingerprint(klass)
     command = [sys.executable, "-m", "grader", "class", str(klass), "--out", str(tmp_path / "out"), "--jobs", "1",
@@ -226,6 +260,9 @@ def test_in_a_class_a_hostile_makefile_cannot_touch_the_kit_or_the_class(tmp_pat
         assert not pwned.exists(), "a student's Makefile wrote into the kit"
         book = (tmp_path / "out" / "gradebook.csv").read_text()
         assert "alice,10" in book and "mallory,0" in book, book
+        if "hidden" in classroom.isolation()[1]:
+            assert "eve,0" in book, "the kit's solutions could be read during a class grading\n" + book
+            assert "No such file" in (tmp_path / "out" / "eve" / "feedback.txt").read_text()
     finally:
         canary.unlink(missing_ok=True)
         pwned.unlink(missing_ok=True)
