@@ -51,6 +51,7 @@ STEPS = (
     Step(6, "calc-server", "a server for the WP/1 protocol (CALC, PING, QUIT)", ("calc-server",), "calc-server PORT", points=10),
     Step(7, "calc-client", "a WP/1 client: a calculator at the terminal", ("calc",), "calc HOST PORT", points=10),
     Step(8, "multi-server", "a server for many clients at once: one process, poll()", ("multi-server",), "multi-server PORT", points=10, timeout=5.0, budget=90.0),
+    Step(9, "chat-room", "a tiny IRC: a chat room for many clients at once (NICK, MSG, WHO)", ("chat-room",), "chat-room PORT", points=10, timeout=5.0, budget=90.0),
 )
 
 
