@@ -7,19 +7,32 @@ program by hand before (or after) the checks judge it:
         01  greets each client and closes, like 02's server
         03  a chat server: relays what you type to the client, prints what it sends
         07  speaks WP/1: answers every frame as grader/wp1.py says (PING, CALC, QUIT...)
-    server steps (02, 04, 05, 06): the peer is a client of your server
+    server steps (02, 04, 05, 06, 08): the peer is a client of your server
         it connects to HOST:PORT, prints what the server sends, sends what you
-        type; Ctrl-D half-closes. 05 and 06: the line `?` sends sample requests;
-        06: a reply that differs from what WP/1 says is pointed out.
+        type; Ctrl-D half-closes. 05, 06, 08: the line `?` sends sample requests;
+        06, 08: a reply that differs from what WP/1 says is pointed out.
+    09 (a chat room): the peer is three clients of your room
+        peer-bot and peer-echo join first (NICK, then peer-bot says hello and
+        asks WHO:). peer-bot welcomes every JOIN and answers the MSGs addressed
+        to it ("peer-bot: help", "peer-bot: who", anything else it repeats);
+        peer-echo repeats every MSG of the others. The third client is you: what
+        you type goes to the room as it is (NICK:ada, MSG:hi, WHO:, QUIT:...; the
+        line `?` sends sample requests); after QUIT, a line typed reconnects.
+        What each client receives is printed with its name; a reply to you that
+        differs from the chat table, or a JOIN/MSG/LEAVE sent to a client
+        without a nick or about itself, is pointed out. Ctrl-D half-closes your
+        connection; once the room has closed it, the bots QUIT and the peer ends.
 
 Every chunk is printed as it passes, escaped, one line each (like `make tap`).
 """
 
 import os
+import re
 import select
 import selectors
 import socket
 import sys
+import time
 
 from . import registry, wp1
 from .tap import stamp
@@ -33,6 +46,10 @@ SAMPLES = {
     6: [b"PING:hello\n", b"CALC:3+4\n", b"CALC:-7/2\n", b"CALC:1/0\n", b"CALC:9223372036854775807+1\n", b"HELLO:x\n", b"no colon\n", b"CALC:3 + 4\n"],
 }
 SAMPLES[8] = SAMPLES[6]
+SAMPLES[9] = [
+    b"WHO:\n", b"MSG:hello before NICK\n", b"NICK:not a nick!\n", b"NICK:peer-bot\n", b"NICK:sample\n", b"NICK:again\n",
+    b"MSG:hello, room\n", b"MSG:peer-bot: who\n", b"PING:a:b\n", b"CALC:3+4\n", b"HELLO:x\n", b"no colon\n", b"WHO:\n",
+]  # fmt: skip
 
 
 def say(text):
@@ -298,12 +315,297 @@ def send(sock, oracle, pieces):
         say(f"peer→server {len(piece)} bytes {show(piece)}")
 
 
+# === The peer as chat clients (server step 09) ==================================
+
+NICK = re.compile(rb"[A-Za-z0-9_-]{1,16}")
+BROADCASTS = (b"JOIN", b"MSG", b"LEAVE")
+NEWLINE = b"\n"
+
+
+def ours(nick):
+    """A nick of the peer's bots (this peer's or another one's): bots never answer bots."""
+    return nick.startswith(b"peer-")
+
+
+class ChatClient:
+    """One connection of the chat peer: its name, its socket, the room's
+    messages to it cut into lines, and the notes on what a correct room
+    would not have sent it."""
+
+    def __init__(self, label, sock, room):
+        self.label, self.sock, self.room = label, sock, room
+        self.nick = None  # the nick the room gave it (its OK:)
+        self.held = b""
+        self.open = True
+
+    def send(self, data):
+        try:
+            self.sock.sendall(data)
+        except OSError as e:
+            note(f"{self.label} could not send: {e.strerror or e}")
+            return
+        say(f"{self.label}→server {len(data)} bytes {show(data)}")
+
+    def receive(self):
+        try:
+            data = self.sock.recv(65536)
+        except OSError as e:
+            say(f"the server reset the connection of {self.label} ({e.strerror})")
+            data = None
+        if not data:
+            if data is not None:
+                say(f"the server closed the connection of {self.label}")
+            self.close()
+            return
+        say(f"server→{self.label} {len(data)} bytes {show(data, limit=2048)}")  # a room talks a lot
+        *lines, self.held = (self.held + data).split(b"\n")
+        for line in lines:
+            for text in self.broadcast_notes(line) + self.on_line(line):
+                print(f"   note: {text}", flush=True)
+
+    def broadcast_notes(self, line):
+        keyword, _, rest = line.partition(b":")
+        if keyword not in BROADCASTS:
+            return []
+        about = rest.partition(b":")[0] if keyword == b"MSG" else rest
+        if self.nick is None:
+            return [f"{self.label} has no nick: a correct room sends it no JOIN, MSG or LEAVE"]
+        if about == self.nick:
+            return [f"a correct room does not send {self.label} its own {keyword.decode()}"]
+        return []
+
+    def close(self):
+        if self.open:
+            self.sock.close()
+            self.open = False
+
+
+class Bot(ChatClient):
+    """peer-bot (welcomes, answers what is addressed to it) or peer-echo
+    (repeats every MSG of the others)."""
+
+    def __init__(self, label, sock, room):
+        super().__init__(label, sock, room)
+        self.tries = 0
+        self.wanted = None
+        self.gave_up = False
+        self.who_for = []  # who asked peer-bot "who", in order ("" for its own first WHO:)
+
+    def join(self):
+        self.tries += 1
+        self.wanted = self.label.encode() + (b"%d" % self.tries if self.tries > 1 else b"")
+        self.send(b"NICK:" + self.wanted + b"\n")
+
+    def say_msg(self, text):
+        self.send((b"MSG:" + text)[:511] + b"\n")  # a frame is at most 512 bytes
+
+    def on_line(self, line):
+        keyword, _, rest = line.partition(b":")
+        if self.nick is None:
+            if line == b"OK:" + self.wanted:
+                self.nick = self.wanted
+                self.room.add(self.nick)
+                if self.label == "peer-bot":
+                    self.say_msg(b"hello! I am peer-bot, a bot of make peer: say \"peer-bot: help\"")
+                    self.who_for.append(b"")
+                    self.send(b"WHO:\n")
+            elif line == b"ERROR:NICKTAKEN" and self.tries < 5:
+                self.join()
+            elif keyword == b"ERROR" or keyword == b"OK":
+                self.gave_up = True
+                return [f"{self.label} asked for NICK:{self.wanted.decode()} and got {show(line)}"]
+            return []
+        if keyword == b"JOIN":
+            self.room.add(rest)
+            if self.label == "peer-bot" and not ours(rest):
+                self.say_msg(b"welcome, " + rest + b"! say \"peer-bot: help\"")
+        elif keyword == b"LEAVE":
+            self.room.discard(rest)
+        elif keyword == b"WHO" and self.who_for:
+            asker = self.who_for.pop(0)
+            if asker:
+                self.say_msg(asker + b": in the room: " + rest)
+            else:
+                self.room.update(n for n in rest.split(b",") if n)  # who was there before the peer
+        elif keyword == b"MSG":
+            sender, _, text = rest.partition(b":")
+            if not ours(sender):
+                self.answer(sender, text)
+        return []
+
+    def answer(self, sender, text):
+        if self.label == "peer-echo":
+            self.say_msg(sender + b" said: " + text)
+            return
+        addressed = re.match(rb"\s*@?" + re.escape(self.nick) + rb"\b[\s:,]*(.*)", text, re.S)
+        if not addressed:
+            return
+        ask = addressed.group(1).strip()
+        if ask.lower() in (b"", b"help"):
+            self.say_msg(sender + b": I know help and who; anything else I repeat. peer-echo repeats every MSG")
+        elif ask.lower() == b"who":
+            self.who_for.append(sender)
+            self.send(b"WHO:\n")
+        else:
+            self.say_msg(sender + b': you said "' + ask + b'"')
+
+
+class You(ChatClient):
+    """The client you type for. Each frame sent gets its reply from the chat
+    table (SPEC), to point out a reply that differs; JOIN, MSG and LEAVE are
+    the others' and come at any time."""
+
+    def __init__(self, sock, room):
+        super().__init__("you", sock, room)
+        self.model_nick = None  # the nick a correct room has given you by now
+        self.replies = []  # what a correct room replies to the frames sent, in order
+        self.sent_held, self.dropping = b"", False
+
+    def sent(self, data):
+        self.send(data)
+        for byte in (data[i : i + 1] for i in range(len(data))):
+            if byte == b"\n":
+                if not self.dropping:
+                    self.expect(self.sent_held)
+                self.sent_held, self.dropping = b"", False
+            elif not self.dropping:
+                self.sent_held += byte
+                if len(self.sent_held) >= wp1.FRAME_MAX:
+                    self.replies.append(b"ERROR:TOOLONG")
+                    self.sent_held, self.dropping = b"", True
+
+    def expect(self, line):
+        parts = wp1.split(line)
+        keyword, argument = parts if parts else (None, b"")
+        if parts is None:
+            reply = b"ERROR:SYNTAX"
+        elif keyword == b"PING":
+            reply = b"PONG:" + argument
+        elif keyword == b"NICK":
+            if self.model_nick is not None:
+                reply = b"ERROR:HAVENICK"
+            elif not NICK.fullmatch(argument):
+                reply = b"ERROR:BADNICK"
+            elif argument in self.room:
+                reply = b"ERROR:NICKTAKEN"
+            else:
+                reply, self.model_nick = b"OK:" + argument, argument
+                self.room.add(argument)
+        elif keyword == b"MSG":
+            reply = None if self.model_nick is not None else b"ERROR:NONICK"
+        elif keyword == b"WHO":
+            reply = b"WHO:"  # the list: checked as it comes (others may join meanwhile)
+        elif keyword == b"QUIT":
+            reply = b"BYE:"
+            self.room.discard(self.model_nick)
+            self.model_nick = None
+        else:
+            reply = b"ERROR:UNKNOWN"  # CALC too: it is not part of the chat
+        if reply is not None:
+            self.replies.append(reply)
+
+    def on_line(self, line):
+        keyword, _, rest = line.partition(b":")
+        if keyword in BROADCASTS:
+            return []
+        if line.startswith(b"OK:"):
+            self.nick = rest
+        elif line == b"BYE:":
+            self.nick = None
+        want = self.replies.pop(0) if self.replies else None
+        if want is None:
+            return [f"a correct room sends you nothing here (no request of yours is waiting for {show(line)})"]
+        if want == b"WHO:" and keyword == b"WHO":
+            names = rest.split(b",") if rest else []
+            if names != sorted(set(names)):
+                return ["WHO: a correct room lists every nick once, sorted bytewise"]
+            missing = sorted({self.model_nick, *self.room.bots} - {None} - set(names))
+            if missing:
+                return [f"WHO: {', '.join(show(n) for n in missing)} should be in the list"]
+            return []
+        if want != line:
+            return [f"a correct room replies {show(want + NEWLINE)} here"]
+        return []
+
+
+class Room(set):
+    """The nicks the peer knows are in the room (its bots' view)."""
+
+    def __init__(self):
+        super().__init__()
+        self.bots = []
+
+
+def connect_or_exit(step, host, port):
+    try:
+        sock = socket.create_connection((host, port), timeout=5)
+    except OSError as e:
+        sys.exit(f"peer: cannot connect to {host}:{port}: {e.strerror or e}; start your server first: {command_for(step, '', port).strip()}")
+    sock.settimeout(None)
+    return sock
+
+
+def chat_room(step, host, port):
+    """09: two bots and you, three clients of the student's chat room."""
+    room = Room()
+    bots = [Bot(name, connect_or_exit(step, host, port), room) for name in ("peer-bot", "peer-echo")]
+    you = You(connect_or_exit(step, host, port), room)
+    note(f"connected to {host}:{port} as three clients: peer-bot and peer-echo (bots), and you")
+    for bot in bots:
+        bot.join()
+    stdin = sys.stdin.fileno()
+    reading, typed, ending = False, b"", None
+    deadline = time.monotonic() + 3
+    while True:
+        clients = [c for c in (you, *bots) if c.open]
+        if not reading and (all(b.nick or b.gave_up or not b.open for b in bots) or time.monotonic() > deadline):
+            reading = True
+            room.bots = [b.nick for b in bots if b.nick]
+            note("the bots are in: type frames as one more client (NICK:ada, MSG:hello, WHO:, QUIT:); ? sends sample requests;"
+                 " MSG:peer-bot: help talks to the bot; Ctrl-D leaves; Ctrl-C quits")  # fmt: skip
+        if ending is None and reading and not you.open and typed is None:
+            ending = time.monotonic() + 3  # you have left after Ctrl-D: the bots quit
+            for bot in bots:
+                if bot.open:
+                    bot.send(b"QUIT:bye\n")
+        if not clients or (ending is not None and time.monotonic() > ending):
+            for c in clients:
+                c.close()
+            note("every client of the peer has left")
+            return 0
+        watched = [c.sock for c in clients] + ([stdin] if reading and typed is not None else [])
+        timeout = None if reading and ending is None else 0.1
+        ready = select.select(watched, [], [], timeout)[0]
+        for c in clients:
+            if c.sock in ready:
+                c.receive()
+        if stdin in ready:
+            chunk = os.read(stdin, 65536)
+            *lines, rest = (typed + chunk).split(b"\n")
+            pieces = [piece for line in lines for piece in (SAMPLES[9] if line.strip() == b"?" else [line + b"\n"])]
+            if not chunk and rest:
+                pieces.append(rest)
+            for piece in pieces:
+                if not you.open:
+                    note("you had left: you connect again")
+                    you = You(connect_or_exit(step, host, port), room)
+                you.sent(piece)
+            typed = rest
+            if not chunk:
+                typed = None
+                if you.open:
+                    you.sock.shutdown(socket.SHUT_WR)
+                    note("end of your input: you half-closed (shutdown SHUT_WR); the room should now close you")
+
+
 def main(number, port=4242, host="localhost"):
     step = registry.find(number)
     try:
         if step.number in CLIENT_STEPS:
             mode = CLIENT_STEPS[step.number]
             return {"greeter": greeter, "chat": chat, "wp1": wp1_server}[mode](step, port) or 0
+        if step.number == 9:
+            return chat_room(step, host, port)
         return client(step, host, port)
     except KeyboardInterrupt:
         print("\npeer: stopped", flush=True)

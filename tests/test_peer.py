@@ -1,7 +1,9 @@
 """`make peer STEP=NN`: the grader's side of each step, played live, tried
 non-interactively (stdin from a pipe) against the reference solutions."""
 
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -110,6 +112,58 @@ def test_peer_sends_samples_and_the_reference_server_answers_them_right(live, tm
     assert "a correct server replies" not in run.stdout  # the reference agrees with the model
 
 
+def built_chat_room(root):
+    """09 builds with 06's calc.h and 05's frame.h: 06 is put beside it first."""
+    calc = Path(root) / "solutions" / "06-calc-server"
+    if not calc.exists():
+        shutil.copytree(KIT / "solutions" / "06-calc-server", calc, ignore=shutil.ignore_patterns("*.o"))
+    return built("09-chat-room", root)
+
+
+def test_peer_09_joins_the_reference_chat_room_with_its_bots(live, tmp_path_factory):
+    folder = built_chat_room(tmp_path_factory.getbasetemp())
+    port = free_port()
+    live([folder / "chat-room", port])
+    server_up(port)
+    partner = live(peer("09", port))
+    partner.wait_for("the bots are in")
+    assert "OK:peer-bot\\n" in partner.text and "OK:peer-echo\\n" in partner.text
+    assert "JOIN:peer-echo\\n" in partner.text or "JOIN:peer-bot\\n" in partner.text  # the second to join
+    partner.type("MSG:before my nick\nNICK:ada\n")
+    partner.wait_for("ERROR:NONICK\\n")
+    partner.wait_for("OK:ada\\n")
+    partner.wait_for("MSG:peer-bot:welcome, ada!")  # peer-bot saw the JOIN and said so to the room
+    partner.type("MSG:peer-bot: who\nMSG:hello, room\nNICK:again\nCALC:3+4\n")
+    partner.wait_for("MSG:peer-bot:ada: in the room: ada,peer-bot,peer-echo")
+    partner.wait_for("MSG:peer-echo:ada said: hello, room")
+    partner.wait_for("ERROR:HAVENICK\\n")
+    partner.wait_for("ERROR:UNKNOWN\\n")
+    partner.type("?\n")  # the samples: the reference answers each as the chat table says
+    partner.wait_for("PONG:a:b\\n")
+    partner.end_input()  # you half-close; the room closes you; the bots QUIT
+    assert partner.wait(10) == 0, partner.text
+    text = partner.text
+    assert "LEAVE:ada\\n" in text and "peer-bot→server 9 bytes \"QUIT:bye\\n\"" in text and "BYE:\\n" in text
+    assert "every client of the peer has left" in text
+    assert "note:" not in text and "Traceback" not in text, text  # the reference agrees with the model
+
+
+def test_peer_09_points_out_what_a_correct_room_would_not_send(live, tmp_path):
+    port = free_port()
+    bad = tmp_path / "bad_room.py"
+    bad.write_text(WRONG_ROOM)
+    live([PYTHON, bad, port])
+    server_up(port)
+    partner = live(peer("09", port))
+    partner.wait_for("the bots are in")
+    partner.type("NICK:ada\nWHO:\n")
+    partner.wait_for("a correct room sends it no JOIN, MSG or LEAVE")  # JOIN to a client without a nick
+    partner.wait_for("a correct room does not send you its own JOIN")
+    partner.wait_for("WHO: a correct room lists every nick once, sorted bytewise")
+    partner.interrupt()
+    assert partner.wait(5) == 0
+
+
 def test_peer_points_out_a_wrong_wp1_reply(live, tmp_path):
     port = free_port()
     bad = tmp_path / "bad.py"
@@ -135,6 +189,44 @@ while True:
     for line in conn.makefile("rb"):
         conn.sendall(b"CALC:8\\n")  # always wrong
     conn.close()
+"""
+
+
+WRONG_ROOM = """\
+import selectors, socket, sys
+# A wrong chat room: JOIN goes to everyone (its sender and clients without a
+# nick too), WHO lists the nicks in order of arrival.
+server = socket.create_server(("0.0.0.0", int(sys.argv[1])))
+selector = selectors.DefaultSelector()
+selector.register(server, selectors.EVENT_READ)
+clients, nicks = {}, {}
+while True:
+    for key, _ in selector.select():
+        if key.fileobj is server:
+            conn, _ = server.accept()
+            clients[conn] = b""
+            selector.register(conn, selectors.EVENT_READ)
+            continue
+        conn = key.fileobj
+        data = conn.recv(65536)
+        if not data:
+            selector.unregister(conn)
+            del clients[conn]
+            nicks.pop(conn, None)
+            conn.close()
+            continue
+        clients[conn] += data
+        while b"\\n" in clients[conn]:
+            line, _, clients[conn] = clients[conn].partition(b"\\n")
+            if line.startswith(b"NICK:"):
+                nicks[conn] = line[5:]
+                conn.sendall(b"OK:" + line[5:] + b"\\n")
+                for other in clients:
+                    other.sendall(b"JOIN:" + line[5:] + b"\\n")
+            elif line.startswith(b"WHO:"):
+                conn.sendall(b"WHO:" + b",".join(nicks.values()) + b"\\n")
+            else:
+                conn.sendall(b"ERROR:UNKNOWN\\n")
 """
 
 
