@@ -204,7 +204,7 @@ def grade(submission, steps=None, jobs=None, progress=None):
     root = step_root(submission)
     report = Report(str(submission), steps, isolation=sandbox.isolation())
     jobs = jobs or max(2, 2 * (os.cpu_count() or 1))
-    with tempfile.TemporaryDirectory(prefix="socklab-grade-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="socklab-grade-", dir=sandbox.scratch_parent()) as scratch:
         scratch = Path(scratch)
         report.scratch = str(scratch)
         os.chmod(scratch, 0o755)

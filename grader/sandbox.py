@@ -6,6 +6,7 @@ starts dies with it), and is a child subreaper otherwise. The grader talks to
 it through two pipes: one-letter commands one way, the exit status the other.
 """
 
+import fcntl
 import functools
 import json
 import os
@@ -13,8 +14,12 @@ import re
 import select
 import shutil
 import signal
+import stat
+import struct
 import subprocess
 import sys
+import tempfile
+import termios
 import threading
 import time
 from collections import deque
@@ -48,6 +53,20 @@ def student_uid():
     wanted = os.environ.get("SOCKLAB_STUDENT_UID", "").strip()
     uid = int(wanted) if wanted.isdigit() else STUDENT_UID
     return uid or None
+
+
+def scratch_parent():
+    """Where to make a scratch folder: the usual temporary folder, unless the
+    student uid could not reach it (a TMPDIR inside a private folder); then
+    the first of /tmp, /var/tmp, /dev/shm that it can."""
+    default = tempfile.gettempdir()
+    if student_uid() is None:
+        return default
+    for candidate in (default, "/tmp", "/var/tmp", "/dev/shm"):
+        path = Path(candidate).resolve()
+        if os.access(path, os.W_OK) and all(p.stat().st_mode & stat.S_IXOTH for p in (path, *path.parents)):
+            return str(path)
+    return default
 
 
 def hand_over(path):
@@ -101,18 +120,26 @@ class Capture:
         self.tail_len = 0
         self.total = 0
         self.cap = cap
+        self.fd = fd
         self.closed = False
+        self.ended = None  # set by Program: true once the program has exited
         self.changed = threading.Condition()
         self.thread = threading.Thread(target=self._drain, args=(fd,), daemon=True)
         self.thread.start()
 
     def _drain(self, fd):
+        # Each read happens under the lock, once poll() says it will not block:
+        # whoever holds the lock sees every byte read so far, and the pipe
+        # holds the rest (see settled()).
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
         while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                chunk = b""
+            poller.poll()
             with self.changed:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    chunk = b""
                 if not chunk:
                     self.closed = True
                     self.changed.notify_all()
@@ -120,6 +147,15 @@ class Capture:
                 self._keep(chunk)
                 self.changed.notify_all()
         os.close(fd)
+
+    def settled(self):
+        """(Lock held, pipe open.) True once the program has exited and the pipe
+        holds nothing more: the data is all it will ever write. The pipe does
+        not close by then: the launcher above the program holds it too."""
+        if self.ended is None or not self.ended():
+            return False
+        pending = fcntl.ioctl(self.fd, termios.FIONREAD, b"\0\0\0\0")
+        return struct.unpack("i", pending)[0] == 0
 
     def _keep(self, chunk):
         self.total += len(chunk)
@@ -147,16 +183,17 @@ class Capture:
             return bytes(self.head) + b"".join(self.tail)
 
     def wait_for(self, predicate, deadline):
-        """Wait until predicate(data) holds or the pipe closes; returns the data."""
+        """Wait until predicate(data) holds, the pipe closes or the program has
+        exited with nothing more in the pipe; returns the data."""
         with self.changed:
             while True:
                 data = bytes(self.head) + b"".join(self.tail)
-                if predicate(data) or self.closed:
+                if predicate(data) or self.closed or self.settled():
                     return data
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return data
-                self.changed.wait(min(left, 0.5))
+                self.changed.wait(min(left, 0.5 if self.ended is None else 0.02))
 
 
 # === Exit status ===============================================================
@@ -237,9 +274,10 @@ class Program:
             for fd in (control_r, status_w, out_w, err_w, in_r):
                 if fd is not None:
                     os.close(fd)
+        self._status_lock = threading.Lock()
         self.stdout = Capture(out_r)
         self.stderr = Capture(err_r)
-        self._status_lock = threading.Lock()
+        self.stdout.ended = self.stderr.ended = lambda: self.poll() is not None
 
     # --- state ---
 

@@ -143,6 +143,17 @@ def test_output_is_capped_keeping_head_and_tail(tmp_path, mode):
     assert out.data().startswith(b"FIRST\n") and out.data().endswith(b"LAST\n")
 
 
+def test_waiting_for_output_ends_when_the_program_has_exited(tmp_path, mode):
+    """The pipe stays open while the launcher lives, yet a wait for output the
+    program never wrote ends once it has exited, with every byte it wrote."""
+    program = sandbox.Program(["sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x >&2; echo end >&2; exit 1"], tmp_path)
+    started = time.monotonic()
+    err = program.stderr.wait_for(lambda d: b"usage" in d, started + 20)
+    assert time.monotonic() - started < 5
+    assert program.poll().code == 1
+    assert err == b"x" * 300000 + b"end\n"
+
+
 def test_cpu_limit_stops_a_spinning_program(tmp_path):
     program = sandbox.Program(["sh", "-c", "while :; do :; done"], tmp_path, limits={"cpu": 1})
     status = program.wait(20)
@@ -179,6 +190,27 @@ def test_free_ports_are_distinct_and_idle():
     finally:
         for p in ports:
             p.release()
+    assert not [p for p in ports if p.lock_path.exists()], "a released port left its lock file"
+
+
+def test_a_lock_file_unlinked_by_its_holder_is_not_taken(tmp_path, monkeypatch):
+    """release() unlinks the lock file. A grader that opened the old file just
+    before, and locks it just after, must see that the path now names another
+    file, and give up that port."""
+    path = tmp_path / "4242.lock"
+    real_flock = net.fcntl.flock
+
+    def released_meanwhile(fd, how):
+        os.unlink(path)  # the holder releases the port...
+        path.write_text("")  # ...and a third grader creates the file again
+        real_flock(fd, how)
+
+    monkeypatch.setattr(net.fcntl, "flock", released_meanwhile)
+    assert net.take_lock(path) is None
+    monkeypatch.setattr(net.fcntl, "flock", real_flock)
+    lock = net.take_lock(path)
+    assert lock is not None
+    lock.close()
 
 
 def test_listeners_sees_a_listening_socket_without_connecting():

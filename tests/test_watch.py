@@ -64,7 +64,10 @@ def test_watch_stops_cleanly_in_the_middle_of_a_check(tmp_path):
     (submission / "01-client" / "client.c").write_bytes(b"#include <unistd.h>\nint main(void) { pause(); }\n")  # hangs: every check waits
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    watch = Live(["make", "-s", "-C", KIT, "watch", "STEP=01", f"SUBMISSION={submission}"], env={"TMPDIR": str(scratch)}, new_session=True)
+    # The programs are found by the TMPDIR they run under, a folder private to
+    # root here: as root, they would otherwise run as the student uid elsewhere.
+    env = {"TMPDIR": str(scratch), "SOCKLAB_STUDENT_UID": "0"}
+    watch = Live(["make", "-s", "-C", KIT, "watch", "STEP=01", f"SUBMISSION={submission}"], env=env, new_session=True)
     try:
         watch.wait_for("check #1", within=30)
         deadline = time.monotonic() + 20
