@@ -42,6 +42,10 @@ class Port(int):
     def release(self):
         lock = getattr(self, "lock", None)
         if lock is not None:
+            try:  # the file goes with the lock: /tmp keeps no trail of ports
+                os.unlink(self.lock_path)
+            except OSError:
+                pass  # another user's file in the sticky folder: left as is
             lock.close()
             self.lock = None
 
@@ -161,6 +165,10 @@ def take_lock(path):
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # Its holder may have unlinked it just before we locked it (release):
+        # then the lock is only ours if the path still names this very file.
+        if os.stat(path).st_ino != os.fstat(fd).st_ino:
+            raise OSError("lock file replaced")
     except OSError:
         os.close(fd)
         return None
@@ -180,7 +188,7 @@ def free_port():
         if port_is_idle(port):
             _handed_out.add(port)
             reserved = Port(port)
-            reserved.lock = lock
+            reserved.lock, reserved.lock_path = lock, folder / f"{port}.lock"
             return reserved
         lock.close()
     raise RuntimeError("no free TCP port found in 500 tries")
