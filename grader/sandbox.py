@@ -8,7 +8,6 @@ it through two pipes: one-letter commands one way, the exit status the other.
 
 import fcntl
 import functools
-import json
 import os
 import re
 import select
@@ -257,7 +256,7 @@ class Program:
         command = (
             pid_namespace_prefix()
             + (sys.executable, "-S", "-E", str(LAUNCHER), str(control_r), str(status_w))
-            + (json.dumps(limits), "--", *self.argv)
+            + (",".join(f"{k}={'none' if v is None else int(v)}" for k, v in limits.items()), "--", *self.argv)
         )
         try:
             self.process = subprocess.Popen(
