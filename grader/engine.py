@@ -35,7 +35,7 @@ from .net import CheckFailed
 from .text import show, lines_of, first_difference
 
 TIMEOUT_SCALE = float(os.environ.get("SOCKLAB_TIMEOUT_SCALE", "1") or 1)
-VALGRIND_SLOWDOWN = 4  # deadlines of a check that runs under valgrind are this much longer
+VALGRIND_SLOWDOWN = 2  # deadlines of a check that runs under valgrind are this much longer (its start-up: about 1 s)
 PASSED_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 
 
@@ -405,7 +405,7 @@ class Trial:
         return server
 
     def wait_listening(self, server, port, within=None):
-        within = self.within(within) * (2 if server.valgrind_files else 1)
+        within = self.within(within)  # under valgrind, the check's deadlines are VALGRIND_SLOWDOWN longer already
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             status = server.poll()
