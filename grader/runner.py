@@ -217,12 +217,15 @@ def grade(submission, steps=None, jobs=None, progress=None):
                 report.outcomes.append(built)
                 if progress:
                     progress(built)
-                for index, spec in enumerate(checks_of(step), start=1):
-                    if folder is None:
-                        reason = "not run: the step did not build (see its build test)"
-                        futures.append(Outcome(step, index, spec.name, spec.weight, False, reason, hint=spec.hint))
-                    else:
-                        futures.append(pool.submit(engine.run_check, step, spec, index, folder, scratch))
+                specs = list(enumerate(checks_of(step), start=1))
+                if folder is None:
+                    reason = "not run: the step did not build (see its build test)"
+                    futures += [Outcome(step, index, spec.name, spec.weight, False, reason, hint=spec.hint) for index, spec in specs]
+                    continue
+                # The memory check, the longest, starts first; reports keep the order.
+                running = {index: pool.submit(engine.run_check, step, spec, index, folder, scratch)
+                           for index, spec in sorted(specs, key=lambda item: not item[1].valgrind)}  # fmt: skip
+                futures += [running[index] for index, _ in specs]
             for item in futures:
                 outcome = item if isinstance(item, Outcome) else item.result()
                 report.outcomes.append(outcome)
