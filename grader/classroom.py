@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import class_report, registry, runner
+from . import class_report, registry, runner, sandbox
 
 BUDGET = 900  # seconds of wall clock per student
 FIRST_UID = 61000  # students are graded as uids 61000, 61001, ... (no passwd entry needed)
@@ -108,9 +108,7 @@ def _give(path, uid):
     """Hand a staged folder to the student's uid, private to it."""
     if uid is None:
         return
-    for root, dirs, files in os.walk(path):
-        for name in [root] + [os.path.join(root, n) for n in dirs + files]:
-            os.lchown(name, uid, uid)
+    sandbox.hand_over(path, uid)
     os.chmod(path, 0o700)
 
 

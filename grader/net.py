@@ -53,19 +53,20 @@ class Port(int):
 def tcp_sockets(port=None, states=None):
     """(local_ip_hex, port, state) of the TCP sockets in this network namespace
     (only those on port, or in states, when given; states as in /proc/net/tcp)."""
-    rows = diag_sockets(port, states)
-    if rows is None:  # no sock_diag (not Linux, or filtered): the text tables
-        rows = []
-        for name in ("/proc/net/tcp", "/proc/net/tcp6"):
-            try:
-                with open(name) as f:
-                    next(f)
-                    for line in f:
-                        fields = line.split()
-                        ip, number = fields[1].split(":")
-                        rows.append((ip, int(number, 16), fields[3]))
-            except OSError:
-                pass
+    rows = diag_sockets(port, states)  # filtered by the kernel
+    if rows is not None:
+        return rows
+    rows = []  # no sock_diag (not Linux, or filtered): the text tables, filtered here
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    ip, number = fields[1].split(":")
+                    rows.append((ip, int(number, 16), fields[3]))
+        except OSError:
+            pass
     return [r for r in rows if (port is None or r[1] == port) and (states is None or r[2] in states)]
 
 

@@ -235,9 +235,10 @@ def proc_net_tcp():
     return rows
 
 
-def test_sock_diag_sees_what_proc_net_tcp_shows():
+def test_sock_diag_sees_what_proc_net_tcp_shows(monkeypatch):
     """net.tcp_sockets asks the kernel through sock_diag (netlink), filtered by
-    port and state; /proc/net/tcp (text) must show the same sockets."""
+    port and state; /proc/net/tcp (text) must show the same sockets, and so
+    must net's own fallback that reads it where sock_diag is missing."""
     if net.diag_sockets() is None:
         pytest.skip("no sock_diag here: /proc/net/tcp is read instead")
     listener = socket.socket(socket.AF_INET6)
@@ -251,6 +252,9 @@ def test_sock_diag_sees_what_proc_net_tcp_shows():
             diag = sorted(net.tcp_sockets(port, states))
             text = sorted(r for r in proc_net_tcp() if r[1] == port and (states is None or r[2] in states))
             assert diag == text and diag, states
+            with monkeypatch.context() as m:
+                m.setattr(net, "diag_sockets", lambda *_: None)
+                assert sorted(net.tcp_sockets(port, states)) == text, states
         assert net.listeners(port) == {"0" * 32}
         assert client.getsockname()[1] not in {p for _, p, _ in net.tcp_sockets(port)}
     finally:
