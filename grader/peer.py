@@ -149,22 +149,14 @@ class Wp1Client:
 
     def __init__(self, sock, peer):
         self.sock, self.peer = sock, peer
-        self.held, self.dropping = b"", False
+        self.framer = wp1.Framer()
 
     def replies(self, data):
         out = []
-        for byte in (data[i : i + 1] for i in range(len(data))):
-            if byte == b"\n":
-                if not self.dropping:
-                    out.append(wp1.reply(self.held))
-                    if out[-1] == b"BYE:":
-                        return out, True
-                self.held, self.dropping = b"", False
-            elif not self.dropping:
-                self.held += byte
-                if len(self.held) >= wp1.FRAME_MAX:
-                    out.append(b"ERROR:TOOLONG")
-                    self.held, self.dropping = b"", True
+        for line in self.framer.feed(data):
+            out.append(b"ERROR:TOOLONG" if line is None else wp1.reply(line))
+            if out[-1] == b"BYE:":
+                return out, True
         return out, False
 
 
@@ -245,18 +237,7 @@ class Oracle:
 def echoes(stream):
     """05's line-echo on a whole stream: each line back with a plain \\n; a
     line of 512 bytes or more without \\n: ERROR:TOOLONG once, rest dropped."""
-    out, held, dropping = [], b"", False
-    for byte in (stream[i : i + 1] for i in range(len(stream))):
-        if byte == b"\n":
-            if not dropping:
-                out.append(held.removesuffix(b"\r") + b"\n")
-            held, dropping = b"", False
-        elif not dropping:
-            held += byte
-            if len(held) >= 512:
-                out.append(b"ERROR:TOOLONG\n")
-                held, dropping = b"", True
-    return out
+    return [b"ERROR:TOOLONG\n" if line is None else line.removesuffix(b"\r") + b"\n" for line in wp1.Framer().feed(stream)]
 
 
 def client(step, host, port):
@@ -459,29 +440,19 @@ class You(ChatClient):
         super().__init__("you", sock, room)
         self.model_nick = None  # the nick a correct room has given you by now
         self.replies = []  # what a correct room replies to the frames sent, in order
-        self.sent_held, self.dropping = b"", False
+        self.framer = wp1.Framer()
 
     def sent(self, data):
         self.send(data)
-        for byte in (data[i : i + 1] for i in range(len(data))):
-            if byte == b"\n":
-                if not self.dropping:
-                    self.expect(self.sent_held)
-                self.sent_held, self.dropping = b"", False
-            elif not self.dropping:
-                self.sent_held += byte
-                if len(self.sent_held) >= wp1.FRAME_MAX:
-                    self.replies.append(b"ERROR:TOOLONG")
-                    self.sent_held, self.dropping = b"", True
+        for line in self.framer.feed(data):
+            if line is None:
+                self.replies.append(b"ERROR:TOOLONG")
+            else:
+                self.expect(line)
 
     def expect(self, line):
-        parts = wp1.split(line)
-        keyword, argument = parts if parts else (None, b"")
-        if parts is None:
-            reply = b"ERROR:SYNTAX"
-        elif keyword == b"PING":
-            reply = b"PONG:" + argument
-        elif keyword == b"NICK":
+        keyword, argument = wp1.split(line) or (None, b"")
+        if keyword == b"NICK":
             if self.model_nick is not None:
                 reply = b"ERROR:HAVENICK"
             elif not NICK.fullmatch(argument):
@@ -495,12 +466,13 @@ class You(ChatClient):
             reply = None if self.model_nick is not None else b"ERROR:NONICK"
         elif keyword == b"WHO":
             reply = b"WHO:"  # the list: checked as it comes (others may join meanwhile)
-        elif keyword == b"QUIT":
-            reply = b"BYE:"
-            self.room.discard(self.model_nick)
-            self.model_nick = None
-        else:
-            reply = b"ERROR:UNKNOWN"  # CALC too: it is not part of the chat
+        elif keyword == b"CALC":
+            reply = b"ERROR:UNKNOWN"  # not part of the chat
+        else:  # SYNTAX, PING, QUIT, UNKNOWN: as WP/1 says
+            reply = wp1.reply(line)
+            if reply == b"BYE:":
+                self.room.discard(self.model_nick)
+                self.model_nick = None
         if reply is not None:
             self.replies.append(reply)
 

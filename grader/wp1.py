@@ -66,23 +66,35 @@ def reply(line):
     return b"ERROR:UNKNOWN"
 
 
+class Framer:
+    """Cuts a byte stream into frames as a correct server does, chunk by chunk:
+    feed() gives each complete frame's line, and None for a line too long (512
+    bytes held and no "\n": one ERROR:TOOLONG, the rest of that line dropped)."""
+
+    def __init__(self):
+        self.held, self.dropping = b"", False
+
+    def feed(self, data):
+        frames = []
+        for byte in (data[i : i + 1] for i in range(len(data))):
+            if byte == b"\n":
+                if not self.dropping:
+                    frames.append(self.held)
+                self.held, self.dropping = b"", False
+            elif not self.dropping:
+                self.held += byte
+                if len(self.held) >= FRAME_MAX:
+                    frames.append(None)
+                    self.held, self.dropping = b"", True
+        return frames
+
+
 def replies(stream):
     """Every reply a correct server sends for a whole byte stream from one
     client that then closes: TOOLONG rules, QUIT and the dropped tail included."""
-    out, held, dropping = [], b"", False
-    for byte in (stream[i : i + 1] for i in range(len(stream))):
-        if byte == b"\n":
-            if not dropping:
-                answer = reply(held)
-                out.append(answer)
-                if answer == b"BYE:":
-                    return out
-            held, dropping = b"", False
-            continue
-        if dropping:
-            continue
-        held += byte
-        if len(held) >= FRAME_MAX:  # 512 bytes held and no "\n": too long
-            out.append(b"ERROR:TOOLONG")
-            held, dropping = b"", True
+    out = []
+    for line in Framer().feed(stream):
+        out.append(b"ERROR:TOOLONG" if line is None else reply(line))
+        if out[-1] == b"BYE:":
+            break
     return out
