@@ -23,6 +23,7 @@ import os
 import re
 import select
 import signal
+import socket
 import struct
 import termios
 import threading
@@ -443,11 +444,15 @@ class Trial:
         self.closers.append(port.release)
         return port
 
-    def connect(self, port, host="127.0.0.1", bind=None):
+    def connect(self, port, host="127.0.0.1", bind=None, nodelay=False):
+        """A client connection; nodelay: each send leaves at once (no Nagle),
+        so pieces sent apart reach the server apart."""
         if self.remote and host in ("127.0.0.1", "localhost"):
             host = self.remote[0]  # the remote server's host, not loopback
         conn = net.connect(host, port, self.log, self.timeout, bind=bind)
         self.closers.append(conn.close)
+        if nodelay:
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
 
     def serve(self, host="127.0.0.1"):

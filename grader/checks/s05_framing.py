@@ -10,7 +10,6 @@ The wire checks run line-echo and speak to it as a client would.
 import re
 import shutil
 import signal
-import socket
 import threading
 import time
 from pathlib import Path
@@ -209,9 +208,7 @@ def unit_send_all(t):
 
 def connect(t, server):
     """A client of the student's server; every send leaves at once (TCP_NODELAY)."""
-    conn = t.connect(server.port)
-    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return conn
+    return t.connect(server.port, nodelay=True)
 
 
 def echoed(t, conn, line, pieces=1, pause=0.05, expect=None):

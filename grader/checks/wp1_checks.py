@@ -13,7 +13,6 @@ them, so the probes and the protocol model cannot disagree.
         wp1c.table_pipelined(t, t.start_server())
 """
 
-import socket
 import time
 
 from .. import net, wp1
@@ -109,9 +108,7 @@ def port_of(server):
 
 def connect(t, server):
     """A connection that sends each piece at once (no Nagle): byte by byte means it."""
-    conn = t.connect(port_of(server))
-    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return conn
+    return t.connect(port_of(server), nodelay=True)
 
 
 def frames(requests, ending=b"\n"):
