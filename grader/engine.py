@@ -135,9 +135,20 @@ class Run(sandbox.Program):
     def thaw(self):
         self.signal(signal.SIGCONT)
 
+    def wait_blocked(self, within=1.0):
+        """Wait (a little) until the program sleeps in a system call, such as
+        accept() or poll(), so that a signal finds it there: sent while it was
+        still between two calls (just after answering the grader), a signal
+        would let a server that only checks a flag at the top of its loop
+        pass, although a blocked accept() restarted by SA_RESTART never returns."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline and sandbox.process_state(sandbox.student_pid(self)) == "R":
+            time.sleep(0.001)
+
     def stop(self, sig=signal.SIGTERM, within=None):
         """Send sig; the program must end (by the signal or by exiting) in time."""
         within = self.trial.within(within)
+        self.wait_blocked()
         self.trial.log("note", f"the grader sent {sandbox.signal_name(sig)} to {self.shown}")
         self.signal(sig)
         status = self.wait(within)

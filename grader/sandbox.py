@@ -277,7 +277,8 @@ class Program:
         self._status_lock = threading.Lock()
         self.stdout = Capture(out_r)
         self.stderr = Capture(err_r)
-        self.stdout.ended = self.stderr.ended = lambda: self.poll() is not None
+        self._output_settled = False
+        self.stdout.ended = self.stderr.ended = lambda: self._status(0) is not None
 
     # --- state ---
 
@@ -286,7 +287,19 @@ class Program:
         return self.wait(0)
 
     def wait(self, timeout):
-        """Wait up to timeout seconds for the program to end; its Status or None."""
+        """Wait up to timeout seconds for the program to end; its Status or None.
+        Once it has ended, what it wrote is in stdout and stderr (read from
+        the pipes), so a check that looks at them next sees all of it."""
+        status = self._status(timeout)
+        if status is not None and not self._output_settled:
+            deadline = time.monotonic() + 2
+            for capture in (self.stdout, self.stderr):
+                capture.wait_for(lambda data: False, deadline)  # ends once the pipe is empty
+            self._output_settled = True
+        return status
+
+    def _status(self, timeout):
+        """The exit status, waiting up to timeout for it (not for the output)."""
         with self._status_lock:
             if self.status is None and self.status_r is not None:
                 ready, _, _ = select.select([self.status_r], [], [], max(timeout, 0))
@@ -391,6 +404,19 @@ def student_pid(program):
     """The student's own process (the first the launcher started), or None."""
     found = student_pids(program)
     return found[0] if found else None
+
+
+def process_state(pid):
+    """The state letter of a process (R running, S sleeping in a call, T
+    stopped, Z ended...), from /proc/PID/stat; None if it is gone or unknown."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rindex(b")") + 2 :][:1].decode() or None
 
 
 def peak_memory_kib(pid):

@@ -154,6 +154,33 @@ def test_waiting_for_output_ends_when_the_program_has_exited(tmp_path, mode):
     assert err == b"x" * 300000 + b"end\n"
 
 
+def test_once_wait_returns_the_output_is_all_there(tmp_path, mode, monkeypatch):
+    """A check that reads stdout right after the exit status sees every byte
+    written before the exit, even when the thread that drains the pipe is
+    slow (a loaded machine; here it naps before each read)."""
+
+    class SlowPoll:
+        def __init__(self):
+            self.poller = real_poll()
+
+        def register(self, *args):
+            self.poller.register(*args)
+
+        def poll(self, *args):
+            events = self.poller.poll(*args)
+            time.sleep(0.3)
+            return events
+
+    real_poll = sandbox.select.poll
+    monkeypatch.setattr(sandbox.select, "poll", SlowPoll)
+    program = sandbox.Program(["sh", "-c", "head -c 60000 /dev/zero | tr '\\0' x; echo end"], tmp_path)
+    try:
+        assert program.wait(10).code == 0
+        assert program.stdout.data() == b"x" * 60000 + b"end\n"
+    finally:
+        program.kill()
+
+
 def test_cpu_limit_stops_a_spinning_program(tmp_path):
     program = sandbox.Program(["sh", "-c", "while :; do :; done"], tmp_path, limits={"cpu": 1})
     status = program.wait(20)
