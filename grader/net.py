@@ -53,6 +53,22 @@ class Port(int):
 def tcp_sockets(port=None, states=None):
     """(local_ip_hex, port, state) of the TCP sockets in this network namespace
     (only those on port, or in states, when given; states as in /proc/net/tcp)."""
+    return [(ip, sport, state) for ip, sport, _, state, _ in _sockets(port, states)]
+
+
+def unread_bytes(port, peer_port):
+    """Bytes waiting in the receive queue of the TCP socket on local port
+    `port` connected to `peer_port` (data its program has not read yet), or
+    None if there is no such socket."""
+    for _, _, dport, state, queue in _sockets(port, {"01"}):  # ESTABLISHED
+        if dport == peer_port:
+            return queue
+    return None
+
+
+def _sockets(port, states):
+    """(local_ip_hex, port, peer_port, state, receive_queue) of the TCP sockets,
+    through sock_diag, or the text tables of /proc where it is missing."""
     rows = diag_sockets(port, states)  # filtered by the kernel
     if rows is not None:
         return rows
@@ -62,12 +78,13 @@ def tcp_sockets(port=None, states=None):
             with open(name) as f:
                 next(f)
                 for line in f:
-                    fields = line.split()
+                    fields = line.split()  # sl local remote st tx_queue:rx_queue ...
                     ip, number = fields[1].split(":")
-                    rows.append((ip, int(number, 16), fields[3]))
+                    queue = int(fields[4].split(":")[1], 16)
+                    rows.append((ip, int(number, 16), int(fields[2].split(":")[1], 16), fields[3], queue))
         except OSError:
             pass
-    return [r for r in rows if (port is None or r[1] == port) and (states is None or r[2] in states)]
+    return [r for r in rows if (port is None or r[1] == port) and (states is None or r[3] in states)]
 
 
 # sock_diag (netlink): the kernel filters the sockets by state and port itself.
@@ -79,7 +96,7 @@ INET_DIAG_REQ_BYTECODE, INET_DIAG_BC_S_GE, INET_DIAG_BC_S_LE = 1, 2, 3
 
 
 def diag_sockets(port=None, states=None):
-    """tcp_sockets() through sock_diag, or None where it is not available."""
+    """_sockets() through sock_diag, or None where it is not available."""
     mask = 0xFFF if states is None else sum(1 << int(state, 16) for state in states)
     rows = []
     try:
@@ -113,11 +130,14 @@ def _diag_answers(nl, family, rows):
                 return True
             if kind == NLMSG_ERROR or length < 16:
                 return False
-            # inet_diag_msg: family, state, timer, retrans, then the id: sport (be16), dport, src[16]...
+            # inet_diag_msg (after the 16-byte netlink header): family, state,
+            # timer, retrans; the id: sport, dport (big-endian), src[16], dst[16],
+            # interface, cookie[2]; then expires, rqueue, wqueue, uid, inode
             state = data[at + 17]
-            sport = struct.unpack_from("!H", data, at + 20)[0]
+            sport, dport = struct.unpack_from("!HH", data, at + 20)
             src = data[at + 24 : at + 24 + width]
-            rows.append((_proc_hex(src), sport, f"{state:02X}"))
+            queue = struct.unpack_from("=I", data, at + 72)[0]
+            rows.append((_proc_hex(src), sport, dport, f"{state:02X}", queue))
             at += (length + 3) & ~3
 
 

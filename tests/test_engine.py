@@ -289,6 +289,35 @@ def test_sock_diag_sees_what_proc_net_tcp_shows(monkeypatch):
             s.close()
 
 
+@pytest.mark.parametrize("how", ["sock_diag", "proc"])
+def test_unread_bytes_is_the_receive_queue_of_a_connection(how, monkeypatch):
+    """What a peer sent and the program has not read yet (07's 'reads what
+    arrives' checks wait on it), through sock_diag and through /proc."""
+    if how == "proc":
+        monkeypatch.setattr(net, "diag_sockets", lambda *_: None)
+    elif net.diag_sockets() is None:
+        pytest.skip("no sock_diag here")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+    mine, theirs = accepted.getsockname()[1], client.getsockname()[1]
+    try:
+        assert net.unread_bytes(theirs, mine) == 0
+        accepted.sendall(b"x" * 1234)
+        deadline = time.monotonic() + 5
+        while net.unread_bytes(theirs, mine) != 1234 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert net.unread_bytes(theirs, mine) == 1234
+        client.recv(1000)
+        assert net.unread_bytes(theirs, mine) == 234
+        assert net.unread_bytes(theirs, mine + 1) is None  # no such connection
+    finally:
+        for s in (client, accepted, listener):
+            s.close()
+
+
 # === Text ======================================================================
 
 

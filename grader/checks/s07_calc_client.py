@@ -12,7 +12,7 @@ import os
 import re
 import time
 
-from .. import sandbox
+from .. import net, sandbox
 from ..engine import CheckFailed, check
 from ..text import show
 from . import common
@@ -218,19 +218,10 @@ def type_quietly(client, data):
 
 def unread(ports):
     """Bytes the grader sent that the client has not read yet (the receive
-    queue of its socket, from /proc/net/tcp), or None if not found; ports are
-    (the grader's, the client's) of the connection."""
+    queue of its socket), or None if not found; ports are (the grader's, the
+    client's) of the connection."""
     mine, theirs = ports
-    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(name) as f:
-                rows = [line.split() for line in f][1:]
-        except OSError:
-            continue
-        for fields in rows:
-            if int(fields[1].split(":")[1], 16) == theirs and int(fields[2].split(":")[1], 16) == mine:
-                return int(fields[4].split(":")[1], 16)
-    return None
+    return net.unread_bytes(theirs, mine)
 
 
 def wait_read(client, ports, deadline):
