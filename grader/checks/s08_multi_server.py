@@ -103,6 +103,10 @@ def expect_idle(t, server, pid, seconds, what, hint):
     """The process must want under IDLE_SHARE of a core for seconds: running
     or ready to run (when the machine tells), else by its CPU time."""
     measure = busy_seconds if busy_seconds(pid) is not None else cpu_seconds
+    # From the moment it sleeps: time it spent waiting for a CPU to finish
+    # work it already had (a loaded machine) is not idling badly. A program
+    # that spins never sleeps: after a second the measure starts anyway.
+    server.wait_blocked()
     before, cpu_before, started = measure(pid), cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
     busy, used, took = measure(pid) - before, cpu_seconds(pid) - cpu_before, time.monotonic() - started
