@@ -299,10 +299,18 @@ class Program:
         return status
 
     def _status(self, timeout):
-        """The exit status, waiting up to timeout for it (not for the output)."""
+        """The exit status, waiting up to timeout for it (not for the output).
+        The wait holds no lock: a thread that only polls (the output's
+        settled()) never waits behind another's long wait."""
+        fd = self.status_r
+        if self.status is None and fd is not None and timeout > 0:
+            try:
+                select.select([fd], [], [], timeout)
+            except (OSError, ValueError):
+                pass  # closed meanwhile by kill()
         with self._status_lock:
             if self.status is None and self.status_r is not None:
-                ready, _, _ = select.select([self.status_r], [], [], max(timeout, 0))
+                ready, _, _ = select.select([self.status_r], [], [], 0)
                 if ready:
                     line = os.read(self.status_r, 64).decode()
                     self.status = Status.parse(line) if line else Status("signal", signal.SIGKILL)
@@ -354,8 +362,9 @@ class Program:
         self.wait(0.5)
         self.stdout.thread.join(2)
         self.stderr.thread.join(2)
-        os.close(self.status_r)
-        self.status_r = None
+        with self._status_lock:
+            os.close(self.status_r)
+            self.status_r = None
 
     @property
     def elapsed(self):

@@ -181,6 +181,21 @@ def test_once_wait_returns_the_output_is_all_there(tmp_path, mode, monkeypatch):
         program.kill()
 
 
+def test_a_long_wait_for_the_exit_does_not_hold_up_the_output(tmp_path):
+    """One thread waits for the program to end while another waits for a
+    line of its output: the line is seen as soon as it comes."""
+    import threading
+
+    program = sandbox.Program(["sh", "-c", "sleep 0.2; echo hi; sleep 3"], tmp_path)
+    try:
+        threading.Thread(target=program.wait, args=(10,), daemon=True).start()
+        started = time.monotonic()
+        assert program.stdout.wait_for(lambda d: b"hi\n" in d, started + 10) == b"hi\n"
+        assert time.monotonic() - started < 2
+    finally:
+        program.kill()
+
+
 def test_cpu_limit_stops_a_spinning_program(tmp_path):
     program = sandbox.Program(["sh", "-c", "while :; do :; done"], tmp_path, limits={"cpu": 1})
     status = program.wait(20)
