@@ -136,11 +136,13 @@ class Run(sandbox.Program):
         self.signal(signal.SIGCONT)
 
     def wait_blocked(self, within=1.0):
-        """Wait (a little) until the program sleeps in a system call, such as
-        accept() or poll(), so that a signal finds it there: sent while it was
-        still between two calls (just after answering the grader), a signal
-        would let a server that only checks a flag at the top of its loop
-        pass, although a blocked accept() restarted by SA_RESTART never returns."""
+        """Wait (at most `within` s) until the program sleeps in a system call,
+        such as accept() or poll(), having done the work it had. A signal then
+        finds it blocked: sent while it was still between two calls (just after
+        answering the grader), it would let a server that only checks a flag at
+        the top of its loop pass, although SA_RESTART restarts a blocked
+        accept() forever. An idle measure that starts then counts no pending
+        work. (/proc only: elsewhere it returns at once.)"""
         deadline, pid = time.monotonic() + within, sandbox.student_pid(self)
         while time.monotonic() < deadline and sandbox.process_state(pid) == "R":
             time.sleep(0.001)
