@@ -157,7 +157,9 @@ class Run(sandbox.Program):
         if status is None:
             raise CheckFailed(
                 f"your program was still running {within:g} s after {sandbox.signal_name(sig)}",
-                hint="do not ignore SIGINT/SIGTERM; a blocking accept() or poll() is interrupted by them",
+                hint="do not ignore SIGINT/SIGTERM; a blocking accept() or poll() is interrupted by them "
+                "(fails with EINTR), unless your handler was installed with SA_RESTART: then accept() just "
+                "starts again and a flag set by the handler is never looked at",
             )
         return status
 
