@@ -37,6 +37,7 @@ from .text import show, lines_of, first_difference
 
 TIMEOUT_SCALE = float(os.environ.get("SOCKLAB_TIMEOUT_SCALE", "1") or 1)
 VALGRIND_SLOWDOWN = 2  # deadlines of a check that runs under valgrind are this much longer (its start-up: about 1 s)
+BUSY_STATES = ("R", "D")  # /proc states of a process at work: running or waiting for a CPU, or for the disk
 PASSED_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 
 
@@ -144,7 +145,7 @@ class Run(sandbox.Program):
         accept() forever. An idle measure that starts then counts no pending
         work. (/proc only: elsewhere it returns at once.)"""
         deadline, pid = time.monotonic() + within, sandbox.student_pid(self)
-        while time.monotonic() < deadline and sandbox.process_state(pid) == "R":
+        while time.monotonic() < deadline and sandbox.process_state(pid) in BUSY_STATES:
             time.sleep(0.001)
 
     def stop(self, sig=signal.SIGTERM, within=None):
@@ -534,21 +535,11 @@ def runnable(root):
     """True if a process of the tree under pid root is runnable (state R): it
     is computing or waiting for a CPU (or D: for the disk, as when it starts),
     so a full pipe says nothing yet."""
-    children, states = {}, {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                fields = f.read().rpartition(b")")[2].split()
-        except OSError:
-            continue
-        states[int(entry)] = fields[0]
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    todo = [root]
+    table = sandbox.process_table()
+    children, todo = sandbox.children_of(table), [root]
     while todo:
         pid = todo.pop()
-        if states.get(pid) in (b"R", b"D"):  # running, waiting for a CPU, or for the disk
+        if table.get(pid, ("?",))[0] in BUSY_STATES:
             return True
         todo += children.get(pid, [])
     return False

@@ -374,17 +374,34 @@ class Program:
 # === The student's processes, seen through /proc ================================
 
 
-def _children():
-    """Every process's children, from /proc/*/stat (parent pid is its 4th field)."""
-    children = {}
+def stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name (state first, then
+    the parent pid...; see proc(5), numbered from its field 3), or None if the
+    process is gone or there is no /proc. The name, in parentheses, may hold
+    spaces and parentheses itself: the fields start after its last ')'."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()
+    except OSError:
+        return None
+
+
+def process_table():
+    """{pid: (state letter, parent pid)} of every process, from /proc."""
+    table = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
+            fields = stat_fields(entry)
+            if fields and len(fields) > 1:
+                table[int(entry)] = (fields[0].decode(), int(fields[1]))
+    return table
+
+
+def children_of(table):
+    """{parent pid: [its children's pids]} from a process_table()."""
+    children = {}
+    for pid, (_, ppid) in table.items():
+        children.setdefault(ppid, []).append(pid)
     return children
 
 
@@ -400,7 +417,7 @@ def _is_harness(pid):
 def student_pids(program):
     """The processes of a started program, the launcher and unshare left out,
     nearest first (the student's own process, then what it started)."""
-    children, found, todo = _children(), [], deque([program.process.pid])
+    children, found, todo = children_of(process_table()), [], deque([program.process.pid])
     while todo:
         pid = todo.popleft()
         if pid != program.process.pid and not _is_harness(pid):
@@ -418,14 +435,8 @@ def student_pid(program):
 def process_state(pid):
     """The state letter of a process (R running, S sleeping in a call, T
     stopped, Z ended...), from /proc/PID/stat; None if it is gone or unknown."""
-    if pid is None:
-        return None
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    return stat[stat.rindex(b")") + 2 :][:1].decode() or None
+    fields = stat_fields(pid) if pid is not None else None
+    return fields[0].decode() if fields else None
 
 
 def peak_memory_kib(pid):

@@ -49,7 +49,7 @@ def compile_c(tmp_path, source, name="prog"):
 
 
 def alive(pids):
-    return [p for p in pids if os.path.exists(f"/proc/{p}") and "Z" not in open(f"/proc/{p}/stat").read().split()[2]]
+    return [p for p in pids if sandbox.process_state(p) not in (None, "Z")]
 
 
 # === Sandbox ===================================================================

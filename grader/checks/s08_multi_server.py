@@ -71,9 +71,9 @@ def descriptors(pid):
 
 
 def cpu_seconds(pid):
-    """User + system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time the process has used so far; None once it is gone."""
+    fields = sandbox.stat_fields(pid)  # utime and stime: proc(5) fields 14 and 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else None
 
 
 def busy_seconds(pid):
