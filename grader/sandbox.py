@@ -114,7 +114,7 @@ def isolation():
 class Capture:
     """Drains one pipe in a thread, keeping the head and the tail under a cap."""
 
-    def __init__(self, fd, cap=OUTPUT_CAP):
+    def __init__(self, fd, ended, cap=OUTPUT_CAP):
         self.head = bytearray()
         self.tail = deque()
         self.tail_len = 0
@@ -122,7 +122,7 @@ class Capture:
         self.cap = cap
         self.fd = fd
         self.closed = False
-        self.ended = None  # set by Program: true once the program has exited
+        self.ended = ended  # a function: true once the program has exited
         self.changed = threading.Condition()
         self.thread = threading.Thread(target=self._drain, args=(fd,), daemon=True)
         self.thread.start()
@@ -152,7 +152,7 @@ class Capture:
         """(Lock held, pipe open.) True once the program has exited and the pipe
         holds nothing more: the data is all it will ever write. The pipe does
         not close by then: the launcher above the program holds it too."""
-        if self.ended is None or not self.ended():
+        if not self.ended():
             return False
         pending = fcntl.ioctl(self.fd, termios.FIONREAD, b"\0\0\0\0")
         return struct.unpack("i", pending)[0] == 0
@@ -193,7 +193,7 @@ class Capture:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return data
-                self.changed.wait(min(left, 0.5 if self.ended is None else 0.02))
+                self.changed.wait(min(left, 0.02))  # an exit is seen by asking: it wakes no one
 
 
 # === Exit status ===============================================================
@@ -275,10 +275,13 @@ class Program:
                 if fd is not None:
                     os.close(fd)
         self._status_lock = threading.Lock()
-        self.stdout = Capture(out_r)
-        self.stderr = Capture(err_r)
         self._output_settled = False
-        self.stdout.ended = self.stderr.ended = lambda: self._status(0) is not None
+
+        def ended():
+            return self._status(0) is not None
+
+        self.stdout = Capture(out_r, ended)
+        self.stderr = Capture(err_r, ended)
 
     # --- state ---
 
