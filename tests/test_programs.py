@@ -63,6 +63,7 @@ def test_misbehaving_program_gets_clear_verdicts(program, pid_namespace, tmp_pat
     assert not passing, f"{program.name} passes {passing}"
     for o in checks:
         assert "verdict:" in o.output, f"{o.name}: no verdict in\n{o.output}"
+        assert "the grader itself failed" not in o.output, f"{o.name}: the check broke, it gave no verdict on the program:\n{o.output}"
     assert took < MISBEHAVING_BUDGET, f"grading {program.name} took {took:.0f} s"
     deadline = time.monotonic() + 5
     while leftovers(report) and time.monotonic() < deadline:

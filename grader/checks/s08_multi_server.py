@@ -109,8 +109,13 @@ def expect_idle(t, server, pid, seconds, what, hint):
     server.wait_blocked()
     before, cpu_before, started = measure(pid), cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
-    busy, used, took = measure(pid) - before, cpu_seconds(pid) - cpu_before, time.monotonic() - started
+    after, cpu_after, took = measure(pid), cpu_seconds(pid), time.monotonic() - started
+    if None in (before, cpu_before, after, cpu_after):  # gone from /proc: its exit status is on its way
+        server.wait(t.within(1))
+        server.expect_running(what)
+        raise CheckFailed(f"{what}, your server's process could no longer be seen in /proc", hint=hint)
     server.expect_running(what)
+    busy, used = after - before, cpu_after - cpu_before
     t.log("note", f"{what}: your server used {used * 1000:.0f} ms of CPU in {took:.1f} s, and was busy {100 * busy / took:.1f}% of the time")
     if busy > IDLE_SHARE * took:
         raise CheckFailed(
