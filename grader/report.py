@@ -69,11 +69,20 @@ def junit(report):
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
 
 
+def replace_file(path, text):
+    """Write a whole file or nothing: a reader (or a grading killed meanwhile)
+    never sees half of it. The rename replaces a link there, never follows it."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
 def write(report, out):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(gradescope(report), indent=2) + "\n")
-    (out / "junit.xml").write_text(junit(report) + "\n")
+    replace_file(out / "results.json", json.dumps(gradescope(report), indent=2) + "\n")
+    replace_file(out / "junit.xml", junit(report) + "\n")
     return out
 
 

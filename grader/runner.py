@@ -2,8 +2,11 @@
 
 import importlib
 import os
+import queue
 import shutil
+import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +34,7 @@ class Report:
     seconds: float = 0.0
     isolation: str = ""
     scratch: str = ""  # where it was built and run (deleted afterwards)
+    started: float = 0.0  # time.monotonic() when the grading began
 
     @property
     def score(self):
@@ -197,42 +201,91 @@ def score(step, outcomes):
         o.score = o.max_score if o.passed else 0.0
 
 
-def grade(submission, steps=None, jobs=None, progress=None):
-    """Grade the submission's steps; returns a Report."""
+def not_graded(step, index, name, why, weight=1, hint=None):
+    """A check (or a build, index 0) that was not run: it fails with the reason."""
+    return Outcome(step, index, name, weight, False, f"not graded: {why}", hint=hint)
+
+
+def partial(report, done):
+    """The report so far: the steps in done as graded, every other step as one
+    failed test saying it was not graded yet. Written after each step, so a
+    grading killed by a platform's time limit leaves a report that counts
+    what was graded and says why the rest is missing."""
+    shown = Report(report.submission, report.steps, isolation=report.isolation, scratch=report.scratch)
+    for step in report.steps:
+        if step in done:
+            shown.outcomes += report.of_step(step)
+        else:
+            missing = not_graded(step, 0, "graded", "the grading stopped before this step was finished (its time budget ran out)")
+            missing.max_score = step.points
+            shown.outcomes.append(missing)
+    shown.seconds = time.monotonic() - report.started
+    return shown
+
+
+def grade(submission, steps=None, jobs=None, budget=None, checkpoint=None):
+    """Grade the submission's steps; returns a Report.
+
+    budget: seconds of wall clock; a build or check not started by then is
+    not run and scores 0, with the reason (one that runs ends within its own
+    deadlines). checkpoint(report): called with the report so far (see
+    partial()) each time a step is fully graded, in step order."""
     started = time.monotonic()
+    deadline = started + budget if budget else None
     steps = list(steps or registry.STEPS)
     root = step_root(submission)
     report = Report(str(submission), steps, isolation=sandbox.isolation())
+    report.started = started
     jobs = jobs or max(2, 2 * (os.cpu_count() or 1))
+    late = f"the grading's time budget of {budget:g} s ran out before it started" if budget else ""
+
+    def run_in_time(step, spec, index, folder, scratch):
+        if deadline and time.monotonic() > deadline:
+            return not_graded(step, index, spec.name, late, spec.weight, spec.hint)
+        return engine.run_check(step, spec, index, folder, scratch)
+
+    def collect(pending):
+        """Score each step once its checks are in, in step order, while the
+        next steps build: a checkpoint never waits for a later step's build."""
+        done = set()
+        for step, items in iter(pending.get, None):
+            outcomes = [item if isinstance(item, Outcome) else item.result() for item in items]
+            score(step, outcomes[1:])
+            report.outcomes += outcomes
+            done.add(step)
+            if checkpoint:
+                try:
+                    checkpoint(partial(report, done))
+                except OSError as e:  # the final report is written anyway
+                    print(f"socklab: could not write the report so far: {e}", file=sys.stderr)
+
     with tempfile.TemporaryDirectory(prefix="socklab-grade-", dir=sandbox.scratch_parent()) as scratch:
         scratch = Path(scratch)
         report.scratch = str(scratch)
         os.chmod(scratch, 0o755)
         copy_submission(root, scratch)
         sandbox.hand_over(scratch)
-        futures = []
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for step in steps:
-                built, folder = build(step, scratch)
-                report.outcomes.append(built)
-                if progress:
-                    progress(built)
-                specs = list(enumerate(checks_of(step), start=1))
-                if folder is None:
-                    reason = "not run: the step did not build (see its build test)"
-                    futures += [Outcome(step, index, spec.name, spec.weight, False, reason, hint=spec.hint) for index, spec in specs]
-                    continue
-                # The memory check, the longest, starts first; reports keep the order.
-                running = {index: pool.submit(engine.run_check, step, spec, index, folder, scratch)
-                           for index, spec in sorted(specs, key=lambda item: not item[1].valgrind)}  # fmt: skip
-                futures += [running[index] for index, _ in specs]
-            for item in futures:
-                outcome = item if isinstance(item, Outcome) else item.result()
-                report.outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
-    for step in steps:
-        score(step, [o for o in report.of_step(step) if o.index])
-    report.outcomes.sort(key=lambda o: (steps.index(o.step), o.index))
+        pending = queue.Queue()  # (step, [build Outcome, then an Outcome or a Future per check]), then None
+        collector = threading.Thread(target=collect, args=(pending,))
+        collector.start()
+        try:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                for step in steps:
+                    specs = list(enumerate(checks_of(step), start=1))
+                    if deadline and time.monotonic() > deadline:
+                        built, folder = not_graded(step, 0, "builds with make", late), None
+                    else:
+                        built, folder = build(step, scratch)
+                    if folder is None:
+                        reason = built.output if built.output.startswith("not graded") else "not run: the step did not build (see its build test)"
+                        pending.put((step, [built] + [Outcome(step, index, spec.name, spec.weight, False, reason, hint=spec.hint) for index, spec in specs]))
+                        continue
+                    # The memory check, the longest, starts first; reports keep the order.
+                    running = {index: pool.submit(run_in_time, step, spec, index, folder, scratch)
+                               for index, spec in sorted(specs, key=lambda item: not item[1].valgrind)}  # fmt: skip
+                    pending.put((step, [built] + [running[index] for index, _ in specs]))
+        finally:
+            pending.put(None)
+            collector.join()
     report.seconds = time.monotonic() - started
     return report
