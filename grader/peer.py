@@ -34,7 +34,7 @@ import socket
 import sys
 import time
 
-from . import registry, wp1
+from . import chat, registry, wp1
 from .tap import stamp
 from .text import show
 
@@ -298,8 +298,7 @@ def send(sock, oracle, pieces):
 
 # === The peer as chat clients (server step 09) ==================================
 
-NICK = re.compile(rb"[A-Za-z0-9_-]{1,16}")
-BROADCASTS = (b"JOIN", b"MSG", b"LEAVE")
+BROADCASTS = chat.BROADCASTS
 NEWLINE = b"\n"
 
 
@@ -453,14 +452,9 @@ class You(ChatClient):
     def expect(self, line):
         keyword, argument = wp1.split(line) or (None, b"")
         if keyword == b"NICK":
-            if self.model_nick is not None:
-                reply = b"ERROR:HAVENICK"
-            elif not NICK.fullmatch(argument):
-                reply = b"ERROR:BADNICK"
-            elif argument in self.room:
-                reply = b"ERROR:NICKTAKEN"
-            else:
-                reply, self.model_nick = b"OK:" + argument, argument
+            reply = chat.nick_reply(self.model_nick is not None, argument, argument in self.room)
+            if reply.startswith(b"OK:"):
+                self.model_nick = argument
                 self.room.add(argument)
         elif keyword == b"MSG":
             reply = None if self.model_nick is not None else b"ERROR:NONICK"
