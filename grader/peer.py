@@ -34,7 +34,8 @@ import socket
 import sys
 import time
 
-from . import chat, registry, wp1
+from . import registry, wp1
+from .chat import BROADCASTS, nick_reply
 from .tap import stamp
 from .text import show
 
@@ -298,7 +299,6 @@ def send(sock, oracle, pieces):
 
 # === The peer as chat clients (server step 09) ==================================
 
-BROADCASTS = chat.BROADCASTS
 NEWLINE = b"\n"
 
 
@@ -452,7 +452,7 @@ class You(ChatClient):
     def expect(self, line):
         keyword, argument = wp1.split(line) or (None, b"")
         if keyword == b"NICK":
-            reply = chat.nick_reply(self.model_nick is not None, argument, argument in self.room)
+            reply = nick_reply(self.model_nick is not None, argument, argument in self.room)
             if reply.startswith(b"OK:"):
                 self.model_nick = argument
                 self.room.add(argument)
