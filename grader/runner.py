@@ -223,13 +223,14 @@ def partial(report, done):
     return shown
 
 
-def grade(submission, steps=None, jobs=None, budget=None, checkpoint=None):
+def grade(submission, steps=None, jobs=None, budget=None, checkpoint=None, seeds=None):
     """Grade the submission's steps; returns a Report.
 
     budget: seconds of wall clock; a build or check not started by then is
     not run and scores 0, with the reason (one that runs ends within its own
     deadlines). checkpoint(report): called with the report so far (see
-    partial()) each time a step is fully graded, in step order."""
+    partial()) each time a step is fully graded, in step order. seeds: the
+    random sessions to play, (seed, count) of --seed/--sessions (sessions.py)."""
     started = time.monotonic()
     deadline = started + budget if budget else None
     steps = list(steps or registry.STEPS)
@@ -242,7 +243,7 @@ def grade(submission, steps=None, jobs=None, budget=None, checkpoint=None):
     def run_in_time(step, spec, index, folder, scratch):
         if deadline and time.monotonic() > deadline:
             return not_graded(step, index, spec.name, late, spec.weight, spec.hint)
-        return engine.run_check(step, spec, index, folder, scratch)
+        return engine.run_check(step, spec, index, folder, scratch, seeds=seeds)
 
     def collect(pending):
         """Score each step once its checks are in, in step order, while the
