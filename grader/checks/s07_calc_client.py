@@ -16,6 +16,7 @@ from .. import net, sandbox
 from ..engine import CheckFailed, check
 from ..text import show
 from . import common
+from . import random_sessions as rs
 
 FRAME_MAX = 512
 NL = b"\n"
@@ -507,3 +508,7 @@ def memory(t):
     exchange(t, client, conn, b"2*21", b"CALC:2*21", b"CALC:42", b"42")
     finish(t, client, conn)
     t.expect_clean_memory(client, allow_sockets=True)
+
+
+# Random sessions against the protocol model (grader/checks/random_sessions.py).
+random_sessions = rs.calc_client_sessions

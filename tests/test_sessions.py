@@ -1,0 +1,305 @@
+"""Random sessions against the protocol model (grader/sessions.py,
+grader/checks/random_sessions.py, grader/chat.py): the pure parts here
+(seeds, generators, the chat model, the framer, the shrinker); the runners
+are proven on the known-bug and correct programs (test_programs.py) and on
+one replay below."""
+
+import json
+import random
+import re
+import subprocess
+
+import pytest
+
+from conftest import KIT, PROGRAMS, install
+from grader import chat, runner, sessions, wp1
+from grader.checks import random_sessions as rs
+from grader.sessions import Act, Plan, Result, Broken, Seeds
+
+GENERATORS = [
+    pytest.param(rs.echo_session, id="05-echo"),
+    pytest.param(rs.wp1_session, id="06-wp1"),
+    pytest.param(rs.calc_client_session, id="07-calc-client"),
+    pytest.param(rs.wp1_concurrent_session, id="08-wp1-concurrent"),
+    pytest.param(rs.chat_session, id="09-chat"),
+]
+
+
+# === Seeds =====================================================================
+
+
+def test_default_seeds_are_a_fixed_list():
+    assert sessions.seed_list(None, 12) == list(range(1, 13))
+
+
+@pytest.mark.parametrize(
+    "seed, count, expected",
+    [
+        pytest.param("7", None, [7], id="SEED=7 replays one session"),
+        pytest.param("7", 3, [7, 8, 9], id="SEED=7 SESSIONS=3"),
+        pytest.param(None, 3, [1, 2, 3], id="SESSIONS=3 from 1"),
+    ],
+)
+def test_seed_options(seed, count, expected):
+    assert sessions.seed_list(Seeds.parse(seed, count), 12) == expected
+
+
+def test_seed_random_draws_a_seed_and_runs_the_checks_own_count():
+    seeds = Seeds.parse("random", None)
+    assert seeds.drawn and seeds.first >= 1
+    assert sessions.seed_list(seeds, 12) == list(range(seeds.first, seeds.first + 12))
+    assert len(sessions.seed_list(Seeds.parse("random", 4), 12)) == 4
+
+
+@pytest.mark.parametrize("seed, count", [("x", None), ("1", 0)])
+def test_bad_seed_options_are_refused(seed, count):
+    with pytest.raises(ValueError):
+        Seeds.parse(seed, count)
+
+
+# === Generators ================================================================
+
+
+@pytest.mark.parametrize("generate", GENERATORS)
+def test_a_seed_always_gives_the_same_session(generate):
+    assert generate(random.Random(5)) == generate(random.Random(5))
+    assert generate(random.Random(5)) != generate(random.Random(6))
+
+
+@pytest.mark.parametrize("generate", GENERATORS)
+def test_sessions_vary(generate):
+    plans = [generate(random.Random(seed)) for seed in range(1, 31)]
+    assert len({p.size() for p in plans}) > 10
+    assert all(p.requests() > 0 for p in plans)
+
+
+def test_edge_sweep_hits_every_operator_in_both_directions_past_the_edge():
+    """Over the default seeds, for every operator and direction, some CALC
+    overflows and some stays just inside (the sweep of wp1_session)."""
+    seen = set()
+    for seed in range(1, 13):
+        for line in rs.edge_sweep(random.Random(seed)):
+            m = wp1.CALC.fullmatch(line[5:])
+            a, op, b = int(m.group(1)), m.group(2), int(m.group(3))
+            if op in b"/%":
+                continue
+            exact = {b"+": a + b, b"-": a - b, b"*": a * b}[op]
+            seen.add((op, exact > 0, wp1.calc(line[5:]) == b"ERROR:OVERFLOW"))
+    assert seen >= {(op, up, over) for op in (b"+", b"-", b"*") for up in (True, False) for over in (True, False)}
+
+
+def test_cuts_fall_inside_the_data():
+    rng = random.Random(1)
+    for _ in range(200):
+        data = bytes(rng.choice(b"ab\r\n") for _ in range(rng.randrange(1, 60)))
+        cuts = rs.cuts(rng, data)
+        assert all(0 < c < len(data) for c in cuts)
+        assert b"".join(sessions.segments_of(data, cuts)) == data
+
+
+# === The models ================================================================
+
+
+def room_with(*names):
+    room = chat.Room()
+    for i, name in enumerate(names):
+        room.frame(i, b"NICK:" + name)
+    return room
+
+
+@pytest.mark.parametrize(
+    "line, reply",
+    [
+        pytest.param(b"NICK:ann", b"ERROR:HAVENICK", id="havenick first"),
+        pytest.param(b"NICK:bad nick", b"ERROR:HAVENICK", id="havenick before badnick"),
+    ],
+)
+def test_chat_nick_errors_of_a_named_client(line, reply):
+    room = room_with(b"ann")
+    assert room.frame(0, line) == [(0, reply)]
+
+
+@pytest.mark.parametrize(
+    "name, reply",
+    [
+        pytest.param(b"", b"ERROR:BADNICK", id="0 bytes"),
+        pytest.param(b"x", b"OK:x", id="1 byte"),
+        pytest.param(b"x" * 16, b"OK:" + b"x" * 16, id="16 bytes"),
+        pytest.param(b"x" * 17, b"ERROR:BADNICK", id="17 bytes"),
+        pytest.param(b"a:b", b"ERROR:BADNICK", id="colon"),
+        pytest.param(b"ann", b"ERROR:NICKTAKEN", id="taken"),
+        pytest.param(b"Ann", b"OK:Ann", id="case-sensitive"),
+        pytest.param(b"an", b"OK:an", id="a prefix of a taken nick"),
+    ],
+)
+def test_chat_nick(name, reply):
+    room = room_with(b"ann")
+    assert room.frame(1, b"NICK:" + name)[0] == (1, reply)
+
+
+def test_chat_join_msg_who_quit():
+    room = room_with(b"bob", b"ann")
+    assert room.frame(2, b"MSG:hi") == [(2, b"ERROR:NONICK")]
+    assert room.frame(2, b"NICK:cy") == [(2, b"OK:cy"), (0, b"JOIN:cy"), (1, b"JOIN:cy")]
+    assert room.frame(0, b"MSG:a:b\x00") == [(1, b"MSG:bob:a:b\x00"), (2, b"MSG:bob:a:b\x00")]
+    assert room.frame(3, b"WHO:x") == [(3, b"WHO:ann,bob,cy")]
+    assert room.frame(1, b"QUIT:bye") == [(1, b"BYE:"), (0, b"LEAVE:ann"), (2, b"LEAVE:ann")]
+    assert room.frame(3, b"NICK:ann")[0] == (3, b"OK:ann")  # free again
+    assert room.frame(3, b"CALC:1+1") == [(3, b"ERROR:UNKNOWN")]
+    assert room.frame(3, b"PING:x\r") == [(3, b"PONG:x")]
+
+
+def test_chat_about_names_the_sender_of_a_broadcast():
+    assert chat.about(b"MSG:ann:a:b") == b"ann"
+    assert chat.about(b"JOIN:ann") == b"ann"
+    assert chat.about(b"LEAVE:ann") == b"ann"
+    assert chat.about(b"PONG:MSG:x") is None
+    assert chat.about(b"OK:ann") is None
+
+
+def test_chat_protocol_sees_a_change_of_nicks_coming():
+    model = rs.Chat()
+    for client in (1, 2):
+        model.connect(client)
+    assert model.changes(1, b"NICK:ann\n")
+    assert not model.changes(1, b"NICK:ann")  # no "\n" yet: no frame
+    model.send(1, b"NICK:ann\n")
+    assert not model.changes(2, b"MSG:x\nWHO:\nNICK:ann\n")  # taken: no change
+    assert model.changes(1, b"QUIT:\n")
+    owed = model.send(2, b"NICK:bob\n")
+    assert [(o.receiver, o.text, o.about) for o in owed] == [(2, b"OK:bob", None), (1, b"JOIN:bob", b"bob")]
+
+
+class ByteFramer:
+    """WP/1's framing one byte at a time, as SPEC says it: the reference for wp1.Framer."""
+
+    def __init__(self):
+        self.held, self.dropping = b"", False
+
+    def feed(self, data):
+        frames = []
+        for byte in (data[i : i + 1] for i in range(len(data))):
+            if byte == b"\n":
+                if not self.dropping:
+                    frames.append(self.held)
+                self.held, self.dropping = b"", False
+            elif not self.dropping:
+                self.held += byte
+                if len(self.held) >= wp1.FRAME_MAX:
+                    frames.append(None)
+                    self.held, self.dropping = b"", True
+        return frames
+
+
+def test_framer_cuts_as_the_byte_by_byte_rule_whatever_the_segments():
+    rng = random.Random(3)
+    for _ in range(300):
+        lines = [b"x" * rng.choice((0, 1, 510, 511, 512, 513, 1000)) for _ in range(3)]
+        data = b"\n".join(lines) + bytes(rng.choice(b"ab\r\n") for _ in range(rng.randrange(0, 2000)))
+        whole, fast = ByteFramer(), wp1.Framer()
+        expected, got, at = whole.feed(data), [], 0
+        while at < len(data):
+            step = rng.choice((1, 2, 7, 511, 512, 513, 5000))
+            got += fast.feed(data[at : at + step])
+            at += step
+        assert got == expected
+
+
+# === Shrinking =================================================================
+
+
+def fake_replay(plan):
+    """A 'program' that fails on any request holding BAD once a client has sent GO before it."""
+    armed, failed = set(), False
+    for act in plan.acts:
+        for item in act.items:
+            if b"GO" in item:
+                armed.add(act.client)
+            if b"BAD" in item and act.client in armed:
+                failed = True
+    return Result(Broken("mismatch", "wrong") if failed else None)
+
+
+def test_shrink_keeps_what_the_failure_needs_and_drops_the_rest():
+    rng = random.Random(2)
+    acts = []
+    for client in (1, 2, 3):
+        acts.append(Act("connect", client))
+        for _ in range(8):
+            items = tuple(rng.choice((b"PING:a\n", b"CALC:1+1\n", b"x\n")) for _ in range(5))
+            acts += [Act("send", client, items, (3, 9)), Act("sync", client)]
+    acts.insert(10, Act("send", 2, (b"PING:GO\n",)))
+    acts.insert(30, Act("send", 2, (b"PING:BAD\n", b"CALC:2+2\n"), (4,)))
+    plan = Plan(1, acts)
+    chain, used = sessions.shrink(plan, fake_replay, fake_replay(plan), rs.Smaller(), attempts=200, seconds=30)
+    small, result = chain[-1]
+    assert chain[0][0] is plan and result.failure is not None
+    assert small.clients() == [2]
+    assert [i for a in small.acts for i in a.items] == [b"PING:GO\n", b"PING:BAD\n"]
+    assert small.segments() == 2 and used <= 200
+
+
+def test_shrink_stops_at_its_attempt_bound():
+    plan = Plan(1, [Act("send", 1, tuple(b"BAD %d\n" % i if i == 0 else b"GO %d\n" % i for i in range(64)))])
+    calls = []
+
+    def replay(p):
+        calls.append(p)
+        return fake_replay(p)
+
+    sessions.shrink(plan, replay, fake_replay(plan), rs.Smaller(), attempts=5, seconds=30)
+    assert len(calls) == 5
+
+
+def test_shrink_counts_only_the_same_kind_of_failure():
+    plan = Plan(1, [Act("send", 1, (b"a\n", b"b\n"))])
+    other = lambda p: Result(Broken("missing", "timeout") if len(p.acts[0].items) < 2 else Broken("mismatch", "x"))  # noqa: E731
+    chain, _ = sessions.shrink(plan, other, other(plan), rs.Smaller(), attempts=20, seconds=30)
+    assert chain[-1][0] == plan
+
+
+# === A failure, shrunk and replayed ===========================================
+
+
+def only_random_sessions(monkeypatch):
+    monkeypatch.setattr(runner, "checks_of", lambda step: [rs.wp1_sessions.check])
+
+
+def test_a_failing_session_names_its_seed_and_replays_the_same_with_it(tmp_path, monkeypatch):
+    """The random sessions catch a known bug, show the shrunk transcript with
+    the model's expected reply beside the program's, and SEED= replays it."""
+    only_random_sessions(monkeypatch)
+    program = PROGRAMS / "bugs" / "06-calc-server-add-overflow-one-way.c"
+    step = install(program, tmp_path / "first")
+    (first,) = runner.grade(tmp_path / "first", [step]).outcomes[1:]
+    assert not first.passed
+    seed = int(first.output.split("SEED=")[1].split()[0])
+    assert f"random session seed {seed}" in first.output and "shrunk from" in first.output
+    assert 'expected: c1 "ERROR:OVERFLOW\\n"' in first.output and "replay:   make check STEP=06 SEED=" in first.output
+    install(program, tmp_path / "again")
+    (again,) = runner.grade(tmp_path / "again", [step], seeds=Seeds(seed)).outcomes[1:]
+    assert not again.passed
+    assert f"random session seed {seed} (seed {seed} in all)" in again.output
+    assert transcript_of(again.output) == transcript_of(first.output)
+
+
+def transcript_of(output):
+    """What was sent, expected and received, without ports and timings."""
+    return [line for line in output.splitlines() if re.search(r"\] (sent|expected|received|reply to): ", line)]
+
+
+def test_make_check_seed_random_draws_and_says_its_seed(tmp_path):
+    run = subprocess.run(
+        ["make", "-s", "-C", str(KIT), "check", "STEP=06", "SUBMISSION=solutions", f"OUT={tmp_path}", "SEED=random", "SESSIONS=2", "VALGRIND=0"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    drawn = int(re.search(r"SEED=random drew seed (\d+)", run.stdout).group(1))
+    report = json.loads((tmp_path / "results.json").read_text())
+    (sessions_test,) = [t for t in report["tests"] if rs.wp1_sessions.check.name in t["name"]]
+    assert f"2 random sessions (seeds {drawn}..{drawn + 1}" in sessions_test["output"]
+
+
+def test_make_check_refuses_a_seed_that_is_not_a_number():
+    run = subprocess.run(["make", "-s", "-C", str(KIT), "check", "STEP=06", "SEED=abc"], capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and "--seed takes a number or 'random'" in run.stderr
