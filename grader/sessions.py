@@ -178,10 +178,12 @@ def shrink(plan, replay, first, simplify, attempts=SHRINK_ATTEMPTS, seconds=SHRI
     replayed on a fresh program (replay(plan) -> Result); a candidate counts
     when it fails with the same kind of failure. Tried in this order, each
     pass again while one helps: fewer clients, fewer requests (delta
-    debugging), no syncs, no slow reader, fewer closes, fewer segments,
-    simpler options and requests. Bounded by attempts and seconds. Returns
+    debugging), no syncs, no slow reader, fewer closes, fewer segments (no
+    cuts, one send where a client sent several in a row), simpler options
+    and requests. Bounded by attempts and seconds. Returns
     the chain of plans kept, [(plan, result)], the first being plan, and the
-    attempts used. The programs of the runs are killed, the last kept's aside."""
+    attempts used. The programs of the runs are killed, but the first's and
+    the last kept's."""
     chain = [(plan, first)]
     used = [0]
     deadline = time.monotonic() + seconds * TIMEOUT_SCALE
@@ -198,7 +200,8 @@ def shrink(plan, replay, first, simplify, attempts=SHRINK_ATTEMPTS, seconds=SHRI
         used[0] += 1
         result = replay(candidate)
         if result.failure is not None and result.failure.kind == first.failure.kind:
-            kill(chain[-1][1])
+            if len(chain) > 1:
+                kill(chain[-1][1])  # the first one's program stays: it may be the one shown
             chain.append((candidate, result))
             return True
         kill(result)
@@ -224,6 +227,7 @@ def shrink(plan, replay, first, simplify, attempts=SHRINK_ATTEMPTS, seconds=SHRI
                     continue
                 i += 1
             progress |= attempt(replace(best(), acts=[replace(a, cuts=()) for a in best().acts]))
+            progress |= attempt(merged_sends(best()))
             for options in simplify.options(best().options):
                 if attempt(replace(best(), options=options)):
                     progress = True
@@ -250,6 +254,17 @@ def without_kinds(plan, kinds):
         if "pause" in kinds and act.slow:
             act = replace(act, slow=False)
         acts.append(act)
+    return replace(plan, acts=acts)
+
+
+def merged_sends(plan):
+    """plan with each run of sends of one client made one send (uncut)."""
+    acts = []
+    for act in plan.acts:
+        if acts and act.kind == "send" and acts[-1].kind == "send" and acts[-1].client == act.client:
+            acts[-1] = replace(acts[-1], items=acts[-1].items + act.items, cuts=())
+        else:
+            acts.append(act)
     return replace(plan, acts=acts)
 
 
@@ -378,7 +393,8 @@ def report(t, seeds, plan, result, play, simplify, hint):
     started = time.monotonic()
     shrink_within = t.within(SHRINK_WITHIN)
     chain, used = shrink(plan, lambda p: play(p, shrink_within), result, simplify, seconds=min(SHRINK_SECONDS, t.step.budget / 4))
-    kill(chain[-1][1])
+    if len(chain) > 1:
+        kill(chain[-1][1])
     shown, small = result, plan
     for candidate, _ in reversed(chain[1:][-3:]):
         replays = [play(candidate, t.within(WITHIN)) for _ in range(2)]

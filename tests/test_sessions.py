@@ -239,6 +239,12 @@ def test_shrink_keeps_what_the_failure_needs_and_drops_the_rest():
     assert small.segments() == 2 and used <= 200
 
 
+def test_shrink_makes_one_send_of_a_clients_sends_in_a_row():
+    plan = Plan(1, [Act("send", 1, (b"PING:GO\n",)), Act("send", 1, (b"PING:BAD\n",), (3,))])
+    chain, _ = sessions.shrink(plan, fake_replay, fake_replay(plan), rs.Smaller(), attempts=50, seconds=30)
+    assert chain[-1][0].acts == [Act("send", 1, (b"PING:GO\n", b"PING:BAD\n"))]
+
+
 def test_shrink_stops_at_its_attempt_bound():
     plan = Plan(1, [Act("send", 1, tuple(b"BAD %d\n" % i if i == 0 else b"GO %d\n" % i for i in range(64)))])
     calls = []

@@ -1,14 +1,15 @@
 """Random sessions against the protocol model (SPEC §2, steps 05 to 09).
 
 Each check below plays sessions drawn from seeds (grader/players.py plays
-and compares them, grader/sessions.py shrinks a failing one): requests valid
-and malformed, edge values of every range (int64 edges for every operator in both directions, nicks of 0,
-1, 16 and 17 bytes, frames of 511, 512 and 513 bytes), pipelined or one by
-one, cut into segments at generated points, over one client or several with
-generated interleavings, slow readers, and closes, resets and half-closes at
-generated moments. Every reply is the model's: grader/wp1.py for WP/1 (and
-its framing for 05's echo), grader/chat.py for the chat room. The step
-modules include them with one line each:
+and compares them, grader/sessions.py shrinks a failing one): requests
+valid and malformed, edge values of every range (int64 edges for every
+operator in both directions, nicks of 0, 1, 16 and 17 bytes, frames of 511,
+512 and 513 bytes), pipelined or one by one, cut into segments at generated
+points, over one client or several with generated interleavings, slow
+readers, and closes, resets and half-closes at generated moments. Every
+reply is the model's: grader/wp1.py for WP/1 (and its framing for 05's
+echo), grader/chat.py for the chat room. The step modules include them with
+one line each:
 
     random_sessions = rs.wp1_sessions
 """
