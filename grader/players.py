@@ -519,6 +519,12 @@ class ClientRunner:
         self.conn.sock.close()
         self.conn_open = False
         self.hung_up = True
+        if self.client.stdin is not None and self.client.poll() is None:
+            try:  # a client that reads a line, then waits for its reply, notices the close when it sends the next
+                os.write(self.client.stdin, b"1+1\n")
+                self.log("typed", show(b"1+1\n") + "  (a client blocked reading the next line notices the close now)")
+            except OSError:
+                pass
         deadline = time.monotonic() + self.within
         while self.client.poll() is None and time.monotonic() < deadline:
             self.check_stdout()
