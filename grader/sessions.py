@@ -392,7 +392,10 @@ def report(t, seeds, plan, result, play, simplify, hint):
     walking back the chain of kept plans while one does not."""
     started = time.monotonic()
     shrink_within = t.within(SHRINK_WITHIN)
-    chain, used = shrink(plan, lambda p: play(p, shrink_within), result, simplify, seconds=min(SHRINK_SECONDS, t.step.budget / 4))
+    if result.failure.kind == "start":  # it did not even start: no session would be smaller
+        chain, used = [(plan, result)], 0
+    else:
+        chain, used = shrink(plan, lambda p: play(p, shrink_within), result, simplify, seconds=min(SHRINK_SECONDS, t.step.budget / 4))
     if len(chain) > 1:
         kill(chain[-1][1])
     shown, small = result, plan
@@ -408,6 +411,8 @@ def report(t, seeds, plan, result, play, simplify, hint):
         note = f"shrunk from {plan.summary()} to {small.summary()} ({plural(used, 'replay')}, {time.monotonic() - started:.1f} s)"
     elif len(chain) > 1:
         note = "no smaller session failed again in two replays: here it is whole"
+    elif result.failure.kind == "start":
+        note = "your program did not start"
     else:
         note = f"no smaller session fails ({plural(used, 'replay')}): here it is whole"
     t.log("note", f"random session seed {plan.seed} ({seed_range(seeds)} in all) failed; {note}")
