@@ -69,7 +69,10 @@ def random_sessions(args):
         sys.exit(f"socklab: {e}")
     if seeds is not None:
         first = seeds.first or 1
-        count = f"{seeds.count} sessions a check" if seeds.count else "one session" if seeds.first and not seeds.drawn else "each check's own number of sessions"
+        if seeds.count:
+            count = f"{seeds.count} sessions a check"
+        else:
+            count = "one session" if seeds.first and not seeds.drawn else "each check's own number of sessions"
         drawn = f"SEED=random drew seed {first}: " if seeds.drawn else ""
         print(f"socklab: {drawn}random sessions from seed {first} on, {count}; a failure names its seed")
     return seeds

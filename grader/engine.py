@@ -361,7 +361,7 @@ class Trial:
     def __init__(self, step, folder, scratch, spec, remote=None, seeds=None):
         self.step = step
         self.remote = remote  # (host, port) of a server running elsewhere, or None
-        self.seeds = seeds  # (seed, sessions) of --seed/--sessions (either may be None), or None: sessions.seed_list
+        self.seeds = seeds  # what --seed/--sessions ask (a sessions.Seeds), or None: each check's fixed seeds
         self.folder = Path(folder)  # the built step folder (in the scratch copy)
         self.scratch = Path(scratch)
         self.spec = spec
