@@ -628,7 +628,7 @@ def typed_line(rng):
     if roll < 0.9:
         return b" " * rng.randint(1, 3)
     if roll < 0.93:
-        return b"1+" + b"0" * rng.choice((499, 500, 501))  # a frame of 510 to 512 bytes
+        return b"1+" + b"0" * rng.choice((502, 503, 504))  # a frame of 510 to 512 bytes: CALC:1+000...\n
     return bytes(rng.randrange(32, 127) for _ in range(rng.randint(1, 30)))
 
 
