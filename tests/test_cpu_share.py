@@ -1,0 +1,155 @@
+"""The CPU the grader is given (grader/cpu.py): quotas read from fake cgroup
+trees and from real ones, what is sized from the share (checks at once,
+deadlines), and idle measures that judge what a program did, not how long a
+starved cgroup made it wait for a CPU."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import KIT
+from grader import cpu
+
+MIB = 1 << 20
+
+
+# === Fake cgroup trees =========================================================
+
+
+def fake(tmp_path, cgroup, mounts, files=()):
+    """A fake machine under tmp_path: PROC/self/cgroup holds the lines of
+    cgroup, PROC/self/mountinfo one line per (fstype, root, mount point,
+    options) with mount points under tmp_path, and files {path under tmp_path:
+    text}. Returns PROC."""
+    proc = tmp_path / "proc"
+    (proc / "self").mkdir(parents=True)
+    (proc / "self" / "cgroup").write_text("".join(line + "\n" for line in cgroup))
+    escaped = lambda path: str(path).replace(" ", "\\040")
+    rows = [f"{20 + i} 1 0:{30 + i} {root} {escaped(tmp_path)}{escaped(point)} rw,relatime - {fstype} {fstype} {options}" for i, (fstype, root, point, options) in enumerate(mounts)]
+    (proc / "self" / "mountinfo").write_text("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n" + "".join(r + "\n" for r in rows))
+    for path, text in dict(files).items():
+        target = tmp_path / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return proc
+
+
+V2 = [("cgroup2", "/", "/sys/fs/cgroup", "rw")]
+V1 = [("cgroup", "/", "/sys/fs/cgroup/cpu,cpuacct", "rw,cpu,cpuacct"), ("cgroup", "/", "/sys/fs/cgroup/memory", "rw,memory")]
+
+
+def detect(proc, cores=8, **env):
+    return cpu.detect(proc, env=env, cpus_to_run_on=cores)
+
+
+@pytest.mark.parametrize(
+    "cgroup, mounts, files, cpus, source",
+    [
+        pytest.param(["0::/user.slice/grader"], V2, {"/sys/fs/cgroup/user.slice/grader/cpu.max": "50000 100000\n"}, 0.5, "cgroup v2 cpu.max", id="v2-own"),
+        pytest.param(["0::/a/b"], V2, {"/sys/fs/cgroup/a/b/cpu.max": "max 100000\n", "/sys/fs/cgroup/a/cpu.max": "30000 100000\n"}, 0.3, "cgroup v2 cpu.max", id="v2-parent-limits-max-child"),
+        pytest.param(["0::/a/b"], V2, {"/sys/fs/cgroup/a/b/cpu.max": "50000 100000\n", "/sys/fs/cgroup/a/cpu.max": "200000 100000\n"}, 0.5, "cgroup v2 cpu.max", id="v2-child-smaller"),
+        pytest.param(["0::/a"], V2, {"/sys/fs/cgroup/a/cpu.max": "max 100000\n"}, 8, "the cores it may run on; no CPU quota", id="v2-max-only"),
+        pytest.param(["0::/a"], V2, {"/sys/fs/cgroup/a/cpu.max": "150000 50000\n"}, 3, "cgroup v2 cpu.max", id="v2-other-period"),
+        pytest.param(["2:cpu,cpuacct:/docker/x", "1:memory:/docker/x"], V1, {"/sys/fs/cgroup/cpu,cpuacct/docker/x/cpu.cfs_quota_us": "-1\n", "/sys/fs/cgroup/cpu,cpuacct/docker/x/cpu.cfs_period_us": "100000\n", "/sys/fs/cgroup/cpu,cpuacct/docker/cpu.cfs_quota_us": "25000\n", "/sys/fs/cgroup/cpu,cpuacct/docker/cpu.cfs_period_us": "100000\n"}, 0.25, "cgroup v1 cpu.cfs_quota_us", id="v1-parent-limits-unlimited-child"),
+        pytest.param(["4:cpu:/docker/x"], [("cgroup", "/docker/x", "/sys/fs/cgroup/cpu", "rw,cpu")], {"/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "50000\n", "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n"}, 0.5, "cgroup v1 cpu.cfs_quota_us", id="v1-container-mounts-its-own"),
+        pytest.param(["4:cpu:/"], [("cgroup", "/", "/sys/fs/cgroup/my cpu", "rw,cpu")], {"/sys/fs/cgroup/my cpu/cpu.cfs_quota_us": "50000\n", "/sys/fs/cgroup/my cpu/cpu.cfs_period_us": "100000\n"}, 0.5, "cgroup v1 cpu.cfs_quota_us", id="v1-escaped-mount-point"),
+        pytest.param(["4:cpuacct:/x"], [("cgroup", "/", "/sys/fs/cgroup/cpuacct", "rw,cpuacct")], {"/sys/fs/cgroup/cpuacct/x/cpu.cfs_quota_us": "50000\n", "/sys/fs/cgroup/cpuacct/x/cpu.cfs_period_us": "100000\n"}, 8, "the cores it may run on; no CPU quota", id="v1-cpuacct-is-not-cpu"),
+        pytest.param(["4:cpu:/", "0::/"], [("cgroup", "/", "/sys/fs/cgroup/cpu", "rw,cpu"), ("cgroup2", "/", "/sys/fs/cgroup/unified", "rw")], {"/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "-1\n", "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n"}, 8, "the cores it may run on; no CPU quota", id="hybrid-no-limit"),
+        pytest.param(["4:cpu:/g", "0::/g"], [("cgroup", "/", "/sys/fs/cgroup/cpu", "rw,cpu"), ("cgroup2", "/", "/sys/fs/cgroup/unified", "rw")], {"/sys/fs/cgroup/cpu/g/cpu.cfs_quota_us": "70000\n", "/sys/fs/cgroup/cpu/g/cpu.cfs_period_us": "100000\n", "/sys/fs/cgroup/unified/g/cpu.max": "60000 100000\n"}, 0.6, "cgroup v2 cpu.max", id="v1-and-v2-smallest"),
+        pytest.param([], [], {}, 8, "the cores it may run on; no CPU quota", id="no-cgroups"),
+    ],
+)
+def test_quota_is_the_smallest_limit_on_the_way_up(tmp_path, cgroup, mounts, files, cpus, source):
+    share = detect(fake(tmp_path, cgroup, mounts, files))
+    assert (share.cpus, share.cpus_from) == (cpus, source)
+
+
+def test_fewer_cores_to_run_on_than_the_quota(tmp_path):
+    proc = fake(tmp_path, ["0::/a"], V2, {"/sys/fs/cgroup/a/cpu.max": "300000 100000\n"})
+    assert (detect(proc, cores=2).cpus, detect(proc, cores=2).cpus_from) == (2, "the cores it may run on; no CPU quota")
+    assert detect(proc, cores=4).cpus == 3
+
+
+@pytest.mark.parametrize(
+    "cgroup, mounts, files, memory, source",
+    [
+        pytest.param(["0::/a"], V2, {"/sys/fs/cgroup/a/memory.max": "805306368\n"}, 768 * MIB, "cgroup v2 memory.max", id="v2"),
+        pytest.param(["0::/a/b"], V2, {"/sys/fs/cgroup/a/b/memory.max": "max\n", "/sys/fs/cgroup/a/memory.max": "536870912\n"}, 512 * MIB, "cgroup v2 memory.max", id="v2-parent"),
+        pytest.param(["1:memory:/x"], V1, {"/sys/fs/cgroup/memory/x/memory.limit_in_bytes": "805306368\n"}, 768 * MIB, "cgroup v1 memory.limit_in_bytes", id="v1"),
+        pytest.param(["1:memory:/x"], V1, {"/sys/fs/cgroup/memory/x/memory.limit_in_bytes": "9223372036854771712\n"}, None, "", id="v1-unlimited"),
+    ],
+)
+def test_memory_limit_is_read(tmp_path, cgroup, mounts, files, memory, source):
+    share = detect(fake(tmp_path, cgroup, mounts, files))
+    assert (share.memory, share.memory_from) == (memory, source)
+
+
+def test_socklab_cpus_overrides_and_a_bad_value_is_said(tmp_path):
+    proc = fake(tmp_path, ["0::/a"], V2, {"/sys/fs/cgroup/a/cpu.max": "50000 100000\n"})
+    assert (detect(proc, SOCKLAB_CPUS="1.5").cpus, detect(proc, SOCKLAB_CPUS="1.5").cpus_from) == (1.5, "SOCKLAB_CPUS")
+    bad = detect(proc, SOCKLAB_CPUS="half")
+    assert bad.cpus == 0.5 and "SOCKLAB_CPUS='half' is not a number of CPUs: ignored" in bad.cpus_from
+
+
+def test_this_machines_share_is_read():
+    """Whatever this machine is, the share is a positive number no larger
+    than the cores the grader may run on, and the report says where it
+    comes from."""
+    share = cpu.detect()
+    assert 0 < share.cpus <= len(os.sched_getaffinity(0))
+    assert share.cpus_from
+
+
+# === Real cgroups (as root, where v1 or v2 lets us make one) ===================
+
+
+@pytest.fixture
+def cgroup(request):
+    """make(cpus, memory=None): a real cgroup of ours, removed at the end."""
+    made = []
+
+    def make(cpus, memory=None):
+        name = f"socklab-test-{os.getpid()}-{len(made)}-{request.node.name[:40].replace('/', '_').replace('[', '_').replace(']', '')}"
+        try:
+            made.append(cpu.Cgroup.make(name, cpus, memory))
+        except OSError as e:
+            pytest.skip(f"no cgroup can be made here: {e}")
+        return made[-1]
+
+    yield make
+    for group in made:
+        group.remove()
+
+
+SAY_SHARE = "import json; from grader import cpu; s = cpu.detect(); print(json.dumps([s.cpus, s.cpus_from, s.memory]))"
+
+
+def share_inside(group, preexec=None):
+    done = subprocess.run([sys.executable, "-c", SAY_SHARE], cwd=KIT, capture_output=True, text=True, preexec_fn=preexec or group.enter, timeout=60)
+    return json.loads(done.stdout)
+
+
+def test_a_real_cgroup_quota_is_read(cgroup):
+    group = cgroup(0.5, 768 * MIB)
+    cpus, source, memory = share_inside(group)
+    assert (cpus, memory) == (0.5, 768 * MIB)
+    assert source == f"cgroup v{group.version} " + ("cpu.max" if group.version == 2 else "cpu.cfs_quota_us")
+
+
+def test_a_real_parents_quota_holds_for_its_child(cgroup):
+    group = cgroup(0.5)
+    outer = next(f for f in group.folders if (f / "cpu.max").exists() or (f / "cpu.cfs_quota_us").exists())
+    inner = outer / "inner"
+    inner.mkdir()
+    try:
+        if group.version == 2:
+            (inner / "cpu.max").write_text("max 100000")
+        else:
+            (inner / "cpu.cfs_quota_us").write_text("-1")
+        assert share_inside(group, lambda: (inner / "cgroup.procs").write_text(str(os.getpid())))[0] == 0.5
+    finally:
+        inner.rmdir()
