@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import engine, registry, sandbox
+from . import cpu, engine, registry, sandbox
 from .engine import Outcome
 from .text import lines_of
 
@@ -202,8 +202,8 @@ def grade(submission, steps=None, jobs=None, progress=None):
     started = time.monotonic()
     steps = list(steps or registry.STEPS)
     root = step_root(submission)
-    report = Report(str(submission), steps, isolation=sandbox.isolation())
-    jobs = jobs or max(2, 2 * (os.cpu_count() or 1))
+    jobs = jobs or cpu.checks_at_once(cpu.SHARE.cpus)
+    report = Report(str(submission), steps, isolation=f"{sandbox.isolation()}; {cpu.SHARE.describe(jobs)}")
     with tempfile.TemporaryDirectory(prefix="socklab-grade-", dir=sandbox.scratch_parent()) as scratch:
         scratch = Path(scratch)
         report.scratch = str(scratch)

@@ -3,16 +3,20 @@ trees and from real ones, what is sized from the share (checks at once,
 deadlines), and idle measures that judge what a program did, not how long a
 starved cgroup made it wait for a CPU."""
 
+import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import KIT
-from grader import cpu
+from conftest import KIT, install
+from grader import cpu, engine, registry, runner, sandbox
 
 MIB = 1 << 20
 
@@ -153,3 +157,81 @@ def test_a_real_parents_quota_holds_for_its_child(cgroup):
         assert share_inside(group, lambda: (inner / "cgroup.procs").write_text(str(os.getpid())))[0] == 0.5
     finally:
         inner.rmdir()
+
+
+# === What is sized from the share ==============================================
+
+
+@pytest.mark.parametrize(
+    "cpus, scale, checks, students, per_student",
+    [
+        pytest.param(0.1, cpu.MAX_SCALE, 2, 1, 2, id="a tenth: deadlines capped"),
+        pytest.param(0.25, 4, 2, 1, 2, id="a quarter"),
+        pytest.param(0.5, 2, 2, 1, 2, id="half (Gradescope)"),
+        pytest.param(1, 1, 2, 1, 3, id="one"),
+        pytest.param(2, 1, 4, 2, 6, id="two"),
+        pytest.param(8, 1, 16, 8, 24, id="eight"),
+    ],
+)
+def test_checks_at_once_and_deadlines_follow_the_share(cpus, scale, checks, students, per_student):
+    assert cpu.timeout_scale(cpus) == scale
+    assert (cpu.checks_at_once(cpus), cpu.students_at_once(cpus), cpu.checks_per_student(cpus)) == (checks, students, per_student)
+
+
+def test_timeout_scale_setting_overrides_the_share(tmp_path):
+    proc = fake(tmp_path, [], [])
+    share = detect(proc, SOCKLAB_CPUS="0.5", SOCKLAB_TIMEOUT_SCALE="3")
+    assert (share.scale, share.scale_from) == (3, "SOCKLAB_TIMEOUT_SCALE")
+    assert detect(proc, SOCKLAB_CPUS="0.5", SOCKLAB_TIMEOUT_SCALE="").scale == 2
+
+
+GRADE_AND_SAY = """
+import json, sys
+from grader import engine, registry, runner
+report = runner.grade(sys.argv[1], [registry.find("02")])
+trial = engine.Trial(registry.find("02"), ".", ".", engine.CheckSpec("a check", None))
+print(json.dumps({"scale": engine.TIMEOUT_SCALE, "timeout": trial.timeout, "isolation": report.isolation, "score": report.score, "max": report.max_score}))
+"""
+
+
+def test_half_a_cpu_doubles_the_deadlines_and_the_report_says_so():
+    env = dict(os.environ, SOCKLAB_CPUS="0.5", SOCKLAB_VALGRIND="0")
+    env.pop("SOCKLAB_TIMEOUT_SCALE", None)
+    done = subprocess.run([sys.executable, "-c", GRADE_AND_SAY, str(KIT / "solutions")], cwd=KIT, env=env, capture_output=True, text=True, timeout=300)
+    said = json.loads(done.stdout.splitlines()[-1])
+    assert said["scale"] == 2 and said["timeout"] == 2 * registry.find("02").timeout
+    assert "0.5 CPU (SOCKLAB_CPUS)" in said["isolation"] and "2 checks at once, deadlines x2" in said["isolation"], said["isolation"]
+    assert said["score"] == said["max"], done.stdout
+
+
+def test_the_engine_scales_its_deadlines_by_the_share():
+    assert engine.TIMEOUT_SCALE == cpu.SHARE.scale
+
+
+@pytest.fixture
+def scratch():
+    """A folder the programs under test can reach (as root they run as the
+    student uid, and pytest's own tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="socklab-test-"))
+    os.chmod(path, 0o755)
+    sandbox.hand_over(path)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_hanging_program_ends_in_bounded_time_at_a_tiny_share(scratch, monkeypatch):
+    """At a hundredth of a CPU the deadlines grow by MAX_SCALE, not by 100:
+    a program that never exits is failed within that bound."""
+    program = KIT / "tests" / "programs" / "misbehaving" / "01-client-hang.c"
+    step = dataclasses.replace(install(program, scratch), timeout=0.5)
+    sandbox.hand_over(scratch)
+    built, folder = runner.build(step, scratch)
+    assert built.passed, built.output
+    share = cpu.detect(env={"SOCKLAB_CPUS": "0.01"})
+    monkeypatch.setattr(engine, "TIMEOUT_SCALE", share.scale)
+    spec = next(s for s in runner.checks_of(step) if s.name == "bad arguments: usage and exit 2")
+    started = time.monotonic()
+    outcome = engine.run_check(step, spec, 1, folder, scratch)
+    took = time.monotonic() - started
+    assert not outcome.passed and "your program was still running" in outcome.output, outcome.output
+    assert 0.5 * cpu.MAX_SCALE <= took < 0.5 * cpu.MAX_SCALE + 10
