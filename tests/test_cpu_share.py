@@ -17,6 +17,7 @@ import pytest
 
 from conftest import KIT, install
 from grader import cpu, engine, registry, runner, sandbox
+from grader.checks import s08_multi_server as s08
 
 MIB = 1 << 20
 
@@ -235,3 +236,100 @@ def test_a_hanging_program_ends_in_bounded_time_at_a_tiny_share(scratch, monkeyp
     took = time.monotonic() - started
     assert not outcome.passed and "your program was still running" in outcome.output, outcome.output
     assert 0.5 * cpu.MAX_SCALE <= took < 0.5 * cpu.MAX_SCALE + 10
+
+
+# === Idle measures: what the program did, not how long it waited for a CPU ======
+
+MS = 1_000_000  # nanoseconds
+
+
+@pytest.mark.parametrize(
+    "before, after, idle",
+    [
+        # The issue's case: 0 ms of CPU, 54 ms waiting for a CPU (a 0.5-CPU cgroup
+        # beside two busy processes), one wake-up: 5.4% "busy" by the measure before.
+        pytest.param({"1": (0, 0, 5, "S")}, {"1": (100_000, 54 * MS, 6, "S")}, True, id="waited-for-a-cpu-then-slept"),
+        pytest.param({"1": (0, 0, 5, "S")}, {"1": (60 * MS, 0, 9, "S")}, False, id="used-6%-of-a-core"),
+        pytest.param({"1": (0, 0, 3, "R")}, {"1": (20 * MS, 300 * MS, 3, "R")}, False, id="starved-spinner-runnable-at-both-ends"),
+        pytest.param({"1": (0, 0, 3, "R")}, {"1": (20 * MS, 700 * MS, 3, "S")}, False, id="starved-spinner-counted-waits"),
+        pytest.param({"1": (0, 0, 3, "R")}, {"1": (0, 0, 3, "R")}, True, id="never-given-a-cpu-says-nothing"),
+        pytest.param({"1": (0, 0, 3, "S")}, {"1": (0, 0, 3, "S"), "2": (30 * MS, 900 * MS, 0, "R")}, False, id="thread-born-meanwhile-spins"),
+        pytest.param({"1": (0, 0, 3, "S"), "2": (0, 0, 1, "S")}, {"1": (MS, 400 * MS, 80, "S"), "2": (0, 0, 1, "S")}, True, id="threads-asleep-one-wakes-often"),
+    ],
+)
+def test_idleness_judges_cpu_used_and_sleeps(before, after, idle):
+    seen = s08.idleness(before, after, 1.0)
+    assert (seen.used <= s08.IDLE_SHARE and seen.spun <= s08.NEVER_ASLEEP) == idle, seen
+
+
+SLEEPER = "import time\nwhile True: time.sleep(0.01)"  # a 10 ms timer: asleep 99.9% of the time
+SPINNER = "while True: pass"
+
+
+def watched(pid):
+    """What the process did over one second, once it has settled."""
+    time.sleep(0.5)
+    before, begun = s08.activity(pid), time.monotonic()
+    time.sleep(1.0)
+    after, took = s08.activity(pid), time.monotonic() - begun
+    if before is None or after is None:
+        pytest.skip("no schedstat in /proc on this kernel")
+    return s08.idleness(before, after, took), took
+
+
+def test_a_real_sleeper_and_spinner_at_full_cpu():
+    started = [subprocess.Popen([sys.executable, "-c", code]) for code in (SLEEPER, SPINNER)]
+    try:
+        sleeper, took = watched(started[0].pid)
+        assert sleeper.sleeps > 0 and sleeper.used < s08.IDLE_SHARE * took and sleeper.spun < s08.NEVER_ASLEEP * took, sleeper
+        spinner, took = watched(started[1].pid)
+        assert spinner.used > s08.IDLE_SHARE * took, spinner
+    finally:
+        for process in started:
+            process.kill()
+            process.wait()
+
+
+def test_a_spinner_starved_of_cpu_is_caught_and_a_sleeper_beside_it_is_not(cgroup):
+    """In a cgroup of 2% of a CPU, a spinner uses 20 ms of CPU a second (under
+    the 5% that catches it when it gets a CPU) but never sleeps; a sleeper
+    beside it waits for the CPU at each wake-up, and sleeps."""
+    group = cgroup(0.02)
+    started = [subprocess.Popen([sys.executable, "-c", code], preexec_fn=group.enter) for code in (SPINNER, SLEEPER)]
+    try:
+        spinner, took = watched(started[0].pid)
+        assert spinner.used < s08.IDLE_SHARE * took, f"more CPU than the cgroup gives: {spinner}"
+        assert spinner.sleeps == 0 and spinner.spun > s08.NEVER_ASLEEP * took, spinner
+        sleeper, took = watched(started[1].pid)
+        assert sleeper.used < s08.IDLE_SHARE * took and sleeper.spun < s08.NEVER_ASLEEP * took, sleeper
+    finally:
+        for process in started:
+            process.kill()
+            process.wait()
+
+
+# === A real grading at half a CPU ==========================================
+
+
+def grade_inside(group, submission, steps, out):
+    command = [sys.executable, "-m", "grader", "grade", "--submission", str(submission), "--out", str(out), "--quiet"]
+    for step in steps:
+        command += ["--step", step]
+    subprocess.run(command, cwd=KIT, capture_output=True, timeout=600, preexec_fn=group.enter)
+    return json.loads((out / "results.json").read_text())
+
+
+def test_real_grading_at_half_a_cpu(cgroup, scratch):
+    """Steps 02 and 08 of the reference at 0.5 CPU and 768 MiB (Gradescope's
+    default): full marks, and the report says what the grader assumed; 08's
+    spinner out of descriptors is still caught there."""
+    group = cgroup(0.5, 768 * MIB)
+    results = grade_inside(group, KIT / "solutions", ["02", "08"], scratch / "reference")
+    assert "0.5 CPU (cgroup v" in results["output"] and "deadlines x2" in results["output"], results["output"]
+    failed = [t["name"] + "\n" + t["output"] for t in results["tests"] if t["status"] != "passed"]
+    assert not failed, "\n\n".join(failed)
+    install(KIT / "tests" / "programs" / "bugs" / "08-multi-server-emfile-spin.c", scratch / "spin")
+    sandbox.hand_over(scratch)
+    results = grade_inside(group, scratch / "spin", ["08"], scratch / "spin-out")
+    failed = {t["name"] for t in results["tests"] if t["status"] != "passed"}
+    assert failed == {"08-multi-server: out of descriptors (EMFILE): neither crashes nor spins, and serves again once clients leave"}, failed
