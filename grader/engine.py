@@ -33,7 +33,7 @@ from pathlib import Path
 
 from . import memcheck, net, sandbox
 from .net import CheckFailed
-from .text import show, lines_of, first_difference
+from .text import show, lines_of, first_difference, readable
 
 TIMEOUT_SCALE = float(os.environ.get("SOCKLAB_TIMEOUT_SCALE", "1") or 1)
 VALGRIND_SLOWDOWN = 2  # deadlines of a check that runs under valgrind are this much longer (its start-up: about 1 s)
@@ -619,8 +619,8 @@ def sanitizer_report(trial, limit=40):
         found = SANITIZER_ERROR.search(err)
         if found:
             name = found.group(1).decode() if found.group(1) else "UndefinedBehaviorSanitizer"
-            lines = err[found.start() :].decode("utf-8", "replace").split("Shadow bytes around")[0].splitlines()
-            return name, [f"  {line}" for line in lines[:limit]] + ([f"  ... ({len(lines) - limit} more lines)"] if len(lines) > limit else [])
+            lines = err[found.start() :].split(b"Shadow bytes around")[0].rstrip().split(b"\n")
+            return name, [f"  {readable(line)}" for line in lines[:limit]] + ([f"  ... ({len(lines) - limit} more lines)"] if len(lines) > limit else [])
     return None
 
 
@@ -680,4 +680,4 @@ def valgrind_trouble(program):
     said = [line for line in log.splitlines() if line.partition(" ")[2].strip() and not line.partition(" ")[2].startswith(banner)]
     if not said:
         return []
-    return ["    valgrind's log (it ended without its summary):"] + ["      " + line for line in said[-8:]]
+    return ["    valgrind's log (it ended without its summary):"] + ["      " + readable(line) for line in said[-8:]]
