@@ -577,6 +577,10 @@ class Outcome:
     score: float = 0.0
     hint: str = None
     extra: dict = field(default_factory=dict)
+    verdict: str = ""  # a failure's verdict in one sentence (JUnit's failure message)
+
+
+GRADER_FAILED = "the grader itself failed"  # a check's own bug: JUnit calls it an error, not a failure
 
 
 def run_check(step, spec, index, folder, scratch, remote=None):
@@ -592,7 +596,7 @@ def run_check(step, spec, index, folder, scratch, remote=None):
     except Exception as error:  # a bug in the check itself: say so plainly
         import traceback
 
-        verdict = CheckFailed(f"the grader itself failed: {error!r}", [("traceback", traceback.format_exc())])
+        verdict = CheckFailed(f"{GRADER_FAILED}: {error!r}", [("traceback", traceback.format_exc())])
     finally:
         trial.cleanup()
     report = sanitizer_report(trial)
@@ -604,7 +608,8 @@ def run_check(step, spec, index, folder, scratch, remote=None):
             hint="fix the first error the report names (the first 'at' line in your code is where it happened)",
         )
     output = describe(trial, verdict) if verdict else transcript(trial)
-    return Outcome(step, index, spec.name, spec.weight, passed, output, time.monotonic() - started, hint=spec.hint)
+    seconds = time.monotonic() - started
+    return Outcome(step, index, spec.name, spec.weight, passed, output, seconds, hint=spec.hint, verdict=verdict.message if verdict else "")
 
 
 SANITIZER_ERROR = re.compile(rb"^(?:==\d+==ERROR: (\w+Sanitizer)|\S+:\d+:\d+: runtime (error): )", re.M)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import engine, registry, sandbox
 from .engine import Outcome
-from .text import lines_of
+from .text import lines_of, plural
 
 BUILD_TIMEOUT = 120  # seconds for `make` in one step folder
 COPY_LIMIT = 64 << 20  # bytes of a submission copied for grading
@@ -147,6 +147,7 @@ def build(step, scratch):
     note = notes(folder)
     if not folder.is_dir():
         outcome.output = note or f"no folder {step.folder} in the submission: nothing to grade for this step"
+        outcome.verdict = outcome.output.splitlines()[0]
         return outcome, None
     make = sandbox.Program(
         ["make", "-C", str(folder), *make_variables()],
@@ -156,27 +157,35 @@ def build(step, scratch):
     )
     status = make.wait(BUILD_TIMEOUT)
     make.kill()
-    log = (make.stdout.data() + make.stderr.data()).decode("utf-8", "replace")
+    log = make.stdout.data() + make.stderr.data()
     outcome.seconds = time.monotonic() - started
     if status is None:
-        outcome.output = note + f"make did not finish within {BUILD_TIMEOUT} s; its output:\n" + "\n".join(lines_of(log.encode(), limit=60))
+        outcome.verdict = f"make did not finish within {BUILD_TIMEOUT} s"
+        outcome.output = note + f"{outcome.verdict}; its output:\n" + make_output(log)
         return outcome, None
     if status.code != 0:
-        outcome.output = note + f"make {status}; its output:\n" + "\n".join(lines_of(log.encode(), limit=60))
+        outcome.verdict = f"make {status}"
+        outcome.output = note + f"{outcome.verdict}; its output:\n" + make_output(log)
         return outcome, None
     missing = [b for b in step.binaries if not os.access(folder / b, os.X_OK)]
     if missing:
         there = [b for b in missing if (folder / b).is_file()]
-        outcome.output = note + (
-            f"make succeeded but left no executable named {', '.join(missing)} in {step.folder}\n"
-            + (f"({', '.join(there)}: the file is there, but not executable: chmod +x it in the Makefile)" if there else
-               "(the Makefile must build it; a script needs a shebang line and chmod +x)")
+        outcome.verdict = f"make succeeded but left no executable named {', '.join(missing)} in {step.folder}"
+        outcome.output = note + outcome.verdict + "\n" + (
+            f"({', '.join(there)}: the file is there, but not executable: chmod +x it in the Makefile)" if there else
+            "(the Makefile must build it; a script needs a shebang line and chmod +x)"
         )
         return outcome, None
-    warnings = log.count("warning:")
+    warnings = log.count(b"warning:")
     outcome.passed = True
-    outcome.output = note + f"built in {outcome.seconds:.1f} s" + (f", with {warnings} warning(s):\n{log}" if warnings else "")
+    outcome.output = note + f"built in {outcome.seconds:.1f} s" + (f", with {plural(warnings, 'warning')}; make's output:\n{make_output(log)}" if warnings else "")
     return outcome, folder
+
+
+def make_output(log):
+    """make's output in a report: indented and escaped like a program's output
+    (see text.lines_of), so that no line of it can pass for a line of the report."""
+    return "\n".join("      " + line for line in lines_of(log, limit=60))
 
 
 # === Grade =====================================================================
@@ -220,7 +229,7 @@ def grade(submission, steps=None, jobs=None, progress=None):
                 specs = list(enumerate(checks_of(step), start=1))
                 if folder is None:
                     reason = "not run: the step did not build (see its build test)"
-                    futures += [Outcome(step, index, spec.name, spec.weight, False, reason, hint=spec.hint) for index, spec in specs]
+                    futures += [Outcome(step, index, spec.name, spec.weight, False, reason, hint=spec.hint, verdict=reason) for index, spec in specs]
                     continue
                 # The memory check, the longest, starts first; reports keep the order.
                 running = {index: pool.submit(engine.run_check, step, spec, index, folder, scratch)
