@@ -3,6 +3,7 @@
 import importlib
 import os
 import shutil
+import stat
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from . import engine, registry, sandbox
 from .engine import Outcome
-from .text import lines_of, plural
+from .text import lines_of, plural, readable
 
 BUILD_TIMEOUT = 120  # seconds for `make` in one step folder
 COPY_LIMIT = 64 << 20  # bytes of a submission copied for grading
@@ -70,10 +71,11 @@ def link_stays_inside(link, root):
 def copy_step(source, target, root=None):
     """Copy a step folder, symlinks kept as links (never followed) when they
     stay inside the submission (root: the folder of the step folders), skipping
-    the bulky folders; the links left out are listed in its NOTE file."""
+    the bulky folders and what a build makes (built_kind); the links and files
+    left out are listed in its NOTE file."""
     budget = [COPY_LIMIT]
     root = root or Path(source).parent
-    dropped = []
+    dropped, built = [], []
 
     def ignore(folder, names):
         skipped = {n for n in names if n in SKIPPED_NAMES}
@@ -81,19 +83,56 @@ def copy_step(source, target, root=None):
             path = Path(folder) / name
             if path.is_symlink() and not link_stays_inside(path, root):
                 skipped.add(name)
-                dropped.append(f"{path.relative_to(source)} -> {os.readlink(path)}")
+                dropped.append(readable(f"{path.relative_to(source)} -> {os.readlink(path)}"))
             elif path.is_file() and not path.is_symlink():
+                kind = built_kind(path)
+                if kind:
+                    skipped.add(name)
+                    built.append(f"{readable(str(path.relative_to(source)))} ({kind})")
+                    continue
                 budget[0] -= path.stat().st_size
                 if budget[0] < 0:
                     skipped.add(name)
         return skipped
 
     shutil.copytree(source, target, symlinks=True, ignore=ignore)
-    if dropped:  # inside the copy: a class grading copies it twice
-        (Path(target) / NOTE).write_text(
-            "not copied: symbolic links that point outside the submission (the grader never follows them): "
-            + ", ".join(dropped)
+    said = []
+    if dropped:
+        said.append("not copied: symbolic links that point outside the submission (the grader never follows them): " + ", ".join(dropped))
+    if built:
+        said.append(
+            "removed before the build: " + ", ".join(built) + " (the grader builds your source and never runs "
+            "a program or object you committed; the handout's .gitignore keeps them out of git)"
         )
+    if said:  # inside the copy: a class grading copies it twice
+        (Path(target) / NOTE).write_text("\n".join(said))
+
+
+BUILT_SUFFIXES = {".o": "an object file", ".a": "a static library", ".so": "a shared library"}
+TARGETS = {binary for step in registry.STEPS for binary in step.binaries}
+
+
+def built_kind(path):
+    """What a build made this file into (None: source, graded as it is): an
+    object or a library by its name, a compiled program (ELF) by its first
+    bytes, or a file named like a step's program that is not a script (a
+    Python or shell script with a #! line is source, built by chmod +x)."""
+    path = Path(path)
+    if path.suffix in BUILT_SUFFIXES:
+        return BUILT_SUFFIXES[path.suffix]
+    try:  # never blocks (a FIFO), never follows a link: only a regular file's head is read
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        head = os.read(fd, 4) if stat.S_ISREG(os.fstat(fd).st_mode) else b"#!"
+    finally:
+        os.close(fd)
+    if head == b"\x7fELF":
+        return "an ELF binary"
+    if path.name in TARGETS and not head.startswith(b"#!"):
+        return "named like the program make builds, and not a script with a #! line"
+    return None
 
 
 NOTE = ".socklab-note"  # what the copy of a step folder left out, for its build report
