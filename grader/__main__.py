@@ -42,7 +42,7 @@ def grade(args):
         except ValueError as e:
             sys.exit(f"socklab: {e}")
     else:
-        result = runner.grade(submission, steps, jobs=args.jobs)
+        result = runner.grade(submission, steps, jobs=args.jobs, found=args.found)
     most = None if args.command == "check" or args.all_details else 2
     passed, failed = report.console(result, details=not args.quiet, most=most)
     if args.command == "grade" and not getattr(args, "remote", None):
@@ -96,6 +96,7 @@ def main(argv=None):
         p.add_argument("--jobs", type=int, default=None, help="checks run at once")
         p.add_argument("--quiet", action="store_true", help="no failure details on the console")
         p.add_argument("--all-details", action="store_true", help="explain every failure, not two a step")
+        p.add_argument("--found", default=None, help=argparse.SUPPRESS)  # a class grading: where the step folders were found
         p.add_argument("--format", choices=("gradescope", "autolab"), default="gradescope",
                        help="autolab: the last line is Autolab's {\"scores\": {...}}")  # fmt: skip
     p = sub.add_parser("class")

@@ -38,7 +38,8 @@ def gradescope(report):
     return {
         "score": report.score,
         "execution_time": round(report.seconds, 2),
-        "output": f"socklab: {report.score:g} / {report.max_score:g} points. Isolation: {report.isolation}.",
+        "output": f"socklab: {report.score:g} / {report.max_score:g} points. Isolation: {report.isolation}."
+        + "".join(f"\n{said}" for said in (report.found, report.absent) if said),
         "tests": tests,
     }
 
@@ -161,6 +162,8 @@ def console(report, details=True, stream=sys.stdout, most=None):
     style = Style(stream)
     say = lambda text="": print(text, file=stream)
     say(style.bold(f"socklab grader: {report.submission}") + style.dim(f"  (isolation: {report.isolation})"))
+    if report.found:  # where the step folders are, when it is not the submission itself (runner.locate)
+        say(report.found)
     for step in report.steps:
         outcomes = report.of_step(step)
         got = sum(o.score for o in outcomes)

@@ -32,6 +32,8 @@ class Report:
     seconds: float = 0.0
     isolation: str = ""
     scratch: str = ""  # where it was built and run (deleted afterwards)
+    found: str = ""  # where the step folders were found, when not in the submission itself (locate)
+    absent: str = ""  # no step folder anywhere: what the submission holds (locate)
 
     @property
     def score(self):
@@ -45,13 +47,100 @@ class Report:
         return [o for o in self.outcomes if o.step is step]
 
 
+# === Where the step folders are ================================================
+
+SEARCH_DEPTH = 3  # two wrapping folders and a copy of the kit's steps/: a/socklab-main/steps/01-client
+SEARCH_LIMIT = 500  # folders looked at, at most: a huge submission costs no more
+NOT_SEARCHED = {"__MACOSX"} | SKIPPED_NAMES  # and every hidden folder
+
+
 def step_root(submission):
-    """The folder holding the step folders: the submission, or its steps/."""
+    """The folder holding the step folders (see locate)."""
+    return locate(submission)[0]
+
+
+def locate(submission):
+    """(the folder holding the step folders, what the report should say about
+    it). Looked for in the submission itself, in its steps/ (a copy of the
+    kit), and under one or two wrapping folders (a zip of "my folder", a GitHub
+    download socklab-main/steps/...). Symbolic links are never followed.
+    Several candidates: the one with the most step folders wins (a folder
+    named steps/, then the shallowest, on a tie), and the report says so. None:
+    the submission itself, and the report lists what it holds."""
     submission = Path(submission)
-    kit_steps = submission / "steps"
-    if not any((submission / s.folder).is_dir() for s in registry.STEPS) and kit_steps.is_dir():
-        return kit_steps
-    return submission
+    found = candidates(submission)
+    if not found:
+        first, last = registry.STEPS[0].folder, registry.STEPS[-1].folder
+        return submission, f"no step folder ({first}/ ... {last}/) in the submission, nor in its steps/ or one or two folders down; it holds:\n" + listing(submission)
+    found.sort(key=lambda c: (-c[1], c[0].name != "steps", len(c[0].relative_to(submission).parts)))
+    (root, count), others = found[0], found[1:]
+    said = "" if root == submission else f"step folders found in {shown_path(root, submission)}/ ({count} of {len(registry.STEPS)})"
+    if others:
+        said += ("; " if said else "") + "not graded: " + ", ".join(
+            f"{shown_path(folder, submission)}/ ({plural(n, 'step folder')})" for folder, n in others
+        ) + " (the folder with the most step folders is graded)"
+    return root, said
+
+
+def candidates(submission):
+    """[(folder, number of step folders in it)] of the folders that hold step
+    folders, up to SEARCH_DEPTH below the submission, links never followed."""
+    names = {step.folder for step in registry.STEPS}
+    skipped = names | NOT_SEARCHED
+    found, queue, seen = [], [(submission, 0)], 0
+    while queue and seen < SEARCH_LIMIT:
+        folder, depth = queue.pop(0)
+        seen += 1
+        entries = entries_of(folder)
+        count = sum(entry.name in names for entry in entries)  # a step folder that is a link counts: its build says why it is not graded
+        if count:
+            found.append((folder, count))
+        if depth < SEARCH_DEPTH:
+            queue += [
+                (Path(entry.path), depth + 1)
+                for entry in entries
+                if entry.is_dir(follow_symlinks=False) and entry.name not in skipped and not entry.name.startswith(".")
+            ]
+    return found
+
+
+def entries_of(folder):
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(entries, key=lambda e: e.name)
+    except OSError:
+        return []
+
+
+def listing(submission, depth=3, per_folder=8, most=40):
+    """What a submission holds, as an indented tree: depth levels, per_folder
+    entries a folder, most lines in all (at most 1 + 8 + 64 folders read).
+    Names are escaped (they are the student's); links are shown, not followed."""
+    rows = []
+
+    def walk(folder, level):
+        entries, indent = entries_of(folder), "  " * (level + 1)
+        for entry in entries[:per_folder]:
+            name = readable(entry.name)
+            if entry.is_symlink():
+                rows.append(f"{indent}{name} -> {readable(os.readlink(entry.path))} (a symbolic link: not followed)")
+            elif entry.is_dir(follow_symlinks=False):
+                rows.append(f"{indent}{name}/")
+                if level + 1 < depth:
+                    walk(entry.path, level + 1)
+            else:
+                rows.append(f"{indent}{name}")
+        if len(entries) > per_folder:
+            rows.append(f"{indent}... ({len(entries) - per_folder} more)")
+
+    walk(submission, 0)
+    if len(rows) > most:
+        rows = rows[:most] + [f"  ... ({len(rows) - most} more lines)"]
+    return "\n".join(rows) or "  (nothing: the submission is empty)"
+
+
+def shown_path(path, submission):
+    return readable(str(Path(path).relative_to(submission)))
 
 
 # === Scratch copy ==============================================================
@@ -178,14 +267,15 @@ def make_variables():
     return ["-B", *given] if given else []
 
 
-def build(step, scratch):
-    """Build one step in the scratch copy; (outcome of the build test, built folder or None)."""
+def build(step, scratch, absent=""):
+    """Build one step in the scratch copy; (outcome of the build test, built folder or None).
+    absent: what to add when its folder is missing (the submission holds no step folder at all)."""
     started = time.monotonic()
     folder = scratch / step.folder
     outcome = Outcome(step, 0, "builds with make", 0, False)
     note = notes(folder)
     if not folder.is_dir():
-        outcome.output = note or f"no folder {step.folder} in the submission: nothing to grade for this step"
+        outcome.output = note or f"no folder {step.folder} in the submission: nothing to grade for this step" + (f"\n{absent}" if absent else "")
         outcome.verdict = outcome.output.splitlines()[0]
         return outcome, None
     make = sandbox.Program(
@@ -245,12 +335,19 @@ def score(step, outcomes):
         o.score = o.max_score if o.passed else 0.0
 
 
-def grade(submission, steps=None, jobs=None, progress=None):
-    """Grade the submission's steps; returns a Report."""
+def grade(submission, steps=None, jobs=None, progress=None, found=None):
+    """Grade the submission's steps; returns a Report. found: what to say of
+    where the step folders are, when the submission is already the folder of
+    the step folders (a class grading's staged copy: see classroom)."""
     started = time.monotonic()
     steps = list(steps or registry.STEPS)
-    root = step_root(submission)
+    root, said = locate(submission)
+    said = said if found is None else found
     report = Report(str(submission), steps, isolation=sandbox.isolation())
+    if any(os.path.lexists(root / s.folder) for s in registry.STEPS):
+        report.found = said
+    else:
+        report.absent = said
     jobs = jobs or max(2, 2 * (os.cpu_count() or 1))
     with tempfile.TemporaryDirectory(prefix="socklab-grade-", dir=sandbox.scratch_parent()) as scratch:
         scratch = Path(scratch)
@@ -260,8 +357,9 @@ def grade(submission, steps=None, jobs=None, progress=None):
         sandbox.hand_over(scratch)
         futures = []
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for step in steps:
-                built, folder = build(step, scratch)
+            for number, step in enumerate(steps):  # no step folder anywhere: the first build lists what there is
+                absent = report.absent if number == 0 else report.absent and f"(what the submission holds: see {steps[0].folder}'s build)"
+                built, folder = build(step, scratch, absent)
                 report.outcomes.append(built)
                 if progress:
                     progress(built)
