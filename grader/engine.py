@@ -33,7 +33,7 @@ from pathlib import Path
 
 from . import memcheck, net, sandbox
 from .net import CheckFailed
-from .text import show, lines_of, first_difference
+from .text import show, lines_of, first_difference, readable
 
 TIMEOUT_SCALE = float(os.environ.get("SOCKLAB_TIMEOUT_SCALE", "1") or 1)
 VALGRIND_SLOWDOWN = 2  # deadlines of a check that runs under valgrind are this much longer (its start-up: about 1 s)
@@ -608,11 +608,15 @@ class Outcome:
     score: float = 0.0
     hint: str = None
     extra: dict = field(default_factory=dict)  # "skipped": why it was not run (it counts neither as passed nor as failed)
+    verdict: str = ""  # a failure's verdict in one sentence (JUnit's failure message)
 
     @property
     def failed(self):
         """It ran and did not pass (a skipped check did not fail)."""
         return not self.passed and not self.extra.get("skipped")
+
+
+GRADER_FAILED = "the grader itself failed"  # a check's own bug: JUnit calls it an error, not a failure
 
 
 def run_check(step, spec, index, folder, scratch, remote=None):
@@ -628,7 +632,7 @@ def run_check(step, spec, index, folder, scratch, remote=None):
     except Exception as error:  # a bug in the check itself: say so plainly
         import traceback
 
-        verdict = CheckFailed(f"the grader itself failed: {error!r}", [("traceback", traceback.format_exc())])
+        verdict = CheckFailed(f"{GRADER_FAILED}: {error!r}", [("traceback", traceback.format_exc())])
     finally:
         trial.cleanup()
     report = sanitizer_report(trial)
@@ -640,8 +644,9 @@ def run_check(step, spec, index, folder, scratch, remote=None):
             hint="fix the first error the report names (the first 'at' line in your code is where it happened)",
         )
     output = describe(trial, verdict) if verdict else transcript(trial)
+    seconds = time.monotonic() - started
     skipped = passed and trial.skipped  # it ran, but what it judges could not be judged here
-    outcome = Outcome(step, index, spec.name, spec.weight, passed and not skipped, output, time.monotonic() - started, hint=spec.hint)
+    outcome = Outcome(step, index, spec.name, spec.weight, passed and not skipped, output, seconds, hint=spec.hint, verdict=verdict.message if verdict else "")
     if skipped:
         outcome.extra["skipped"] = skipped
     return outcome
@@ -659,8 +664,8 @@ def sanitizer_report(trial, limit=40):
         found = SANITIZER_ERROR.search(err)
         if found:
             name = found.group(1).decode() if found.group(1) else "UndefinedBehaviorSanitizer"
-            lines = err[found.start() :].decode("utf-8", "replace").split("Shadow bytes around")[0].splitlines()
-            return name, [f"  {line}" for line in lines[:limit]] + ([f"  ... ({len(lines) - limit} more lines)"] if len(lines) > limit else [])
+            lines = err[found.start() :].split(b"Shadow bytes around")[0].rstrip().split(b"\n")
+            return name, [f"  {readable(line)}" for line in lines[:limit]] + ([f"  ... ({len(lines) - limit} more lines)"] if len(lines) > limit else [])
     return None
 
 
@@ -720,4 +725,4 @@ def valgrind_trouble(program):
     said = [line for line in log.splitlines() if line.partition(" ")[2].strip() and not line.partition(" ")[2].startswith(banner)]
     if not said:
         return []
-    return ["    valgrind's log (it ended without its summary):"] + ["      " + line for line in said[-8:]]
+    return ["    valgrind's log (it ended without its summary):"] + ["      " + readable(line) for line in said[-8:]]
