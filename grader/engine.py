@@ -48,6 +48,25 @@ def sanitized():
     return None
 
 
+def without_valgrind(path):
+    """Why the program at path runs without valgrind (None: it runs under it).
+    Under SOCKLAB_SANITIZE=1 a native program checks its own memory, if it was
+    built with ASan: a Makefile that sets CFLAGS itself may have left it out."""
+    if sanitized() and memcheck.is_native(path):
+        if sanitizer_built(path):
+            return sanitized()
+        return "SOCKLAB_SANITIZE=1, but your program was built without -fsanitize=address (does its Makefile set CFLAGS itself?)"
+    return memcheck.skipped_because(path)
+
+
+def sanitizer_built(path):
+    """True if the binary at path carries AddressSanitizer (it calls __asan_init)."""
+    try:
+        return b"__asan_init" in Path(path).read_bytes()
+    except OSError:
+        return False
+
+
 # === Declaring checks ==========================================================
 
 
@@ -89,7 +108,7 @@ class Run(sandbox.Program):
         here = str(cwd) + "/"
         self.shown = " ".join("./" + a[len(here) :] if a.startswith(here) else a for a in map(str, argv))
         self.valgrind_files = None
-        self.no_valgrind = valgrind and (sanitized() or memcheck.skipped_because() or (not memcheck.is_native(argv[0]) and "not a native binary (a script?)"))
+        self.no_valgrind = valgrind and without_valgrind(argv[0])
         if valgrind and not self.no_valgrind:
             self.valgrind_files = memcheck.files(trial.scratch)
             argv = memcheck.command(self.valgrind_files) + list(argv)
@@ -370,6 +389,7 @@ class Trial:
         self.closers = []  # everything to close or kill when the check ends
         self.env = {k: v for k, v in os.environ.items() if k in PASSED_ENV or k.startswith("LC_")}
         self.lock = threading.Lock()
+        self.skipped = None  # why what this check judges could not be judged here (see not_run)
 
     def within(self, seconds=None):
         return seconds * TIMEOUT_SCALE if seconds else self.timeout
@@ -380,6 +400,12 @@ class Trial:
 
     def fail(self, message, hint=None, evidence=()):
         raise CheckFailed(message, evidence, hint)
+
+    def not_run(self, reason):
+        """What this check judges cannot be judged here (valgrind is off, say):
+        unless it fails, it is reported as skipped with the reason, not as
+        passed (Outcome.extra["skipped"], as for REMOTE: grader/remote.py)."""
+        self.skipped = reason
 
     @contextlib.contextmanager
     def hint(self, text):
@@ -488,7 +514,12 @@ class Trial:
         """The program (ended, run with valgrind) must have no memory error,
         no leak, and (unless allow_sockets) no connected socket left open."""
         if not program.valgrind_files:
-            self.log("note", f"memory not checked: {program.no_valgrind}")
+            why = program.no_valgrind or "it was started without valgrind"
+            if why == sanitized():  # a build with ASan: its reports fail the check (run_check)
+                self.log("note", "memory checked by ASan/UBSan, not valgrind (SOCKLAB_SANITIZE=1): an error they report fails this check (leaks: only if the program exits by itself; descriptors left open: valgrind only)")
+                return
+            self.log("note", f"memory not checked: {why}")
+            self.not_run(why)
             return
         found = memcheck.read(program.valgrind_files)
         problems = memcheck.problems(found, allow_sockets=allow_sockets, port=getattr(program, "port", None))
@@ -576,8 +607,13 @@ class Outcome:
     max_score: float = 0.0
     score: float = 0.0
     hint: str = None
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # "skipped": why it was not run (it counts neither as passed nor as failed)
     verdict: str = ""  # a failure's verdict in one sentence (JUnit's failure message)
+
+    @property
+    def failed(self):
+        """It ran and did not pass (a skipped check did not fail)."""
+        return not self.passed and not self.extra.get("skipped")
 
 
 GRADER_FAILED = "the grader itself failed"  # a check's own bug: JUnit calls it an error, not a failure
@@ -609,7 +645,11 @@ def run_check(step, spec, index, folder, scratch, remote=None):
         )
     output = describe(trial, verdict) if verdict else transcript(trial)
     seconds = time.monotonic() - started
-    return Outcome(step, index, spec.name, spec.weight, passed, output, seconds, hint=spec.hint, verdict=verdict.message if verdict else "")
+    skipped = passed and trial.skipped  # it ran, but what it judges could not be judged here
+    outcome = Outcome(step, index, spec.name, spec.weight, passed and not skipped, output, seconds, hint=spec.hint, verdict=verdict.message if verdict else "")
+    if skipped:
+        outcome.extra["skipped"] = skipped
+    return outcome
 
 
 SANITIZER_ERROR = re.compile(rb"^(?:==\d+==ERROR: (\w+Sanitizer)|\S+:\d+:\d+: runtime (error): )", re.M)
