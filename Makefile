@@ -1,7 +1,8 @@
 # socklab: every entry point of the kit (README.md explains each one).
 #
 #   make grade [SUBMISSION=DIR] [OUT=DIR]   grade the steps, write the reports
-#                                           (VALGRIND=0: no memory check, faster)
+#                                           (VALGRIND=0: no memory check, faster;
+#                                           BUDGET=S: checks not started after S s score 0)
 #   make grade CLASS=DIR [JOBS=N] [OUT=DIR] grade every student folder of DIR, a gradebook
 #   make check STEP=NN                      build and grade one step (exit 0 if it passes)
 #   make hint STEP=NN [LEVEL=all]           the next hint of a step
@@ -29,7 +30,7 @@ grade:
 ifdef CLASS
 	@$(GRADER) class "$(if $(filter /%,$(CLASS)),$(CLASS),$(CURDIR)/$(CLASS))" --out "$(OUT_ABS)" $(if $(JOBS),--jobs $(JOBS)) $(if $(BUDGET),--budget $(BUDGET))
 else
-	@$(GRADER) grade --submission "$(SUB_ABS)" --out "$(OUT_ABS)" $(if $(FORMAT),--format $(FORMAT))
+	@$(GRADER) grade --submission "$(SUB_ABS)" --out "$(OUT_ABS)" $(if $(FORMAT),--format $(FORMAT)) $(if $(BUDGET),--budget $(BUDGET))
 endif
 
 check:
