@@ -258,8 +258,12 @@ MS = 1_000_000  # nanoseconds
     ],
 )
 def test_idleness_judges_cpu_used_and_sleeps(before, after, idle):
-    seen = s08.idleness(before, after, 1.0)
-    assert (seen.used <= s08.IDLE_SHARE and seen.spun <= s08.NEVER_ASLEEP) == idle, seen
+    assert judged_idle(s08.idleness(before, after, 1.0), 1.0) == idle
+
+
+def judged_idle(seen, took):
+    """08's verdict (expect_idle): under 5% of a core, and no thread that never sleeps."""
+    return seen.used <= s08.IDLE_SHARE * took and seen.spun <= s08.NEVER_ASLEEP * took
 
 
 SLEEPER = "import time\nwhile True: time.sleep(0.01)"  # a 10 ms timer: asleep 99.9% of the time
@@ -281,9 +285,9 @@ def test_a_real_sleeper_and_spinner_at_full_cpu():
     started = [subprocess.Popen([sys.executable, "-c", code]) for code in (SLEEPER, SPINNER)]
     try:
         sleeper, took = watched(started[0].pid)
-        assert sleeper.sleeps > 0 and sleeper.used < s08.IDLE_SHARE * took and sleeper.spun < s08.NEVER_ASLEEP * took, sleeper
+        assert judged_idle(sleeper, took), sleeper
         spinner, took = watched(started[1].pid)
-        assert spinner.used > s08.IDLE_SHARE * took, spinner
+        assert not judged_idle(spinner, took), spinner  # by its CPU time, or, on a machine too busy to give it 5%, by never sleeping
     finally:
         for process in started:
             process.kill()
@@ -301,7 +305,7 @@ def test_a_spinner_starved_of_cpu_is_caught_and_a_sleeper_beside_it_is_not(cgrou
         assert spinner.used < s08.IDLE_SHARE * took, f"more CPU than the cgroup gives: {spinner}"
         assert spinner.sleeps == 0 and spinner.spun > s08.NEVER_ASLEEP * took, spinner
         sleeper, took = watched(started[1].pid)
-        assert sleeper.used < s08.IDLE_SHARE * took and sleeper.spun < s08.NEVER_ASLEEP * took, sleeper
+        assert judged_idle(sleeper, took), sleeper
     finally:
         for process in started:
             process.kill()
