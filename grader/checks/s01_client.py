@@ -17,7 +17,7 @@ def session(t, data, pieces=1, pause=0.05, host="127.0.0.1"):
     server = t.serve(host)
     client = t.run(host, server.port)
     conn = server.accept(client)
-    with t.hint("one recv() returns what has arrived so far, not the whole message: call recv() until it returns 0"):
+    with t.hint("one recv() returns what has arrived so far, not the whole message: call recv() until it returns 0", when=lambda e: e.ended):
         conn.send(data, pieces=pieces, pause=pause)
     conn.close()
     t.log("note", "the grader's server closed the connection")
@@ -65,7 +65,8 @@ def copies_every_byte(t):
 
 @check("connects to localhost by name", hint="2")
 def connects_localhost(t):
-    session(t, GREETING, host="localhost")
+    with t.hint("resolve HOST with getaddrinfo(): localhost is a name, not a numeric address (inet_pton() reads only those)", when=lambda e: e.ended):
+        session(t, GREETING, host="localhost")
 
 
 @check("connects over IPv6 (::1)", hint="2")
@@ -73,7 +74,11 @@ def connects_ipv6(t):
     if not common.ipv6_loopback_works():
         t.log("note", "skipped here: this machine has no IPv6 loopback (::1)")
         return
-    session(t, GREETING, host="::1")
+    with t.hint(
+        "ask getaddrinfo() for every family (AF_UNSPEC, not AF_INET) and make each socket with the family of the address it tries (ai_family): ::1 is IPv6",
+        when=lambda e: e.ended,
+    ):
+        session(t, GREETING, host="::1")
 
 
 @check("connection refused: message and exit 1")

@@ -42,7 +42,7 @@ def server_speaks_first(t):
     client, conn = chat(t)
     for words in (GREETING, b"and a second line, still before you typed anything\n"):
         conn.send(words)
-        with t.hint(LOCKSTEP):
+        with t.hint(LOCKSTEP, when=lambda e: e.unread):
             client.expect_stdout_next(words)
 
 
@@ -65,7 +65,7 @@ def server_speaks_unprompted(t):
     conn.expect(b"anyone there?\n")
     for news in (b"news: one\n", b"news: two, with no line typed in between\n", b"news: three, in parts"):
         conn.send(news, pieces=2 if b"parts" in news else 1)
-        with t.hint(LOCKSTEP):
+        with t.hint(LOCKSTEP, when=lambda e: e.unread):
             client.expect_stdout_next(news)
     client.type(b"thanks\n")
     conn.expect(b"thanks\n")
@@ -78,7 +78,7 @@ def copies_large(t):
     conn.send(down, pieces=7, pause=0.03)
     client.expect_stdout_next(down)
     client.type(up, pieces=7, pause=0.03)
-    with t.hint("send every byte read() gave, and loop: send() may take fewer bytes than offered"):
+    with t.hint("send every byte read() gave, and loop: send() may take fewer bytes than offered", when=lambda e: e.got is not None and up.startswith(e.got)):
         conn.expect(up)
 
 
@@ -88,7 +88,7 @@ def half_closes(t):
     client.type(b"last words\n")
     client.end_input()
     conn.expect(b"last words\n")
-    with t.hint(HALF_CLOSE):
+    with t.hint(HALF_CLOSE, when=lambda e: e.nothing_came):
         conn.expect_closed()
 
 
@@ -99,7 +99,7 @@ def prints_after_end_of_input(t):
     client.end_input()
     conn.expect(b"that is all from me\n")
     conn.read_until(lambda pending: False, within=t.within(1))  # its end of file, if it comes
-    with t.hint(HALF_CLOSE + ", not close(): the server may still have something to say"):
+    with t.hint(HALF_CLOSE + ", not close(): the server may still have something to say", when=lambda e: e.ended or e.facts.get("peer closed")):
         for reply in (b"one more thing\n", b"and a last one\n"):
             conn.send(reply, pieces=2)
             client.expect_stdout_next(reply)
@@ -115,7 +115,7 @@ def exits_when_server_closes(t):
     conn.send(b"goodbye\n")
     closes(t, conn)
     client.expect_stdout_next(b"goodbye\n")
-    with t.hint("recv() returning 0 means the server has closed: stop there, whatever stdin does"):
+    with t.hint("recv() returning 0 means the server has closed: stop there, whatever stdin does", when=lambda e: not e.ended):
         client.expect_exit(0)
 
 

@@ -5,7 +5,7 @@ The grader plays the clients and the operator who types at the server's stdin.
 
 import signal
 
-from ..engine import check, CheckFailed
+from ..engine import CheckFailed, check
 from ..text import show
 from . import common
 
@@ -72,7 +72,7 @@ def prints_as_it_arrives(t):
     conn = join(t, server)
     for words in (b"hello, server\n", b"half a line, no newline yet", b" and the rest of it\n"):
         conn.send(words)
-        with t.hint(LOCKSTEP):
+        with t.hint(LOCKSTEP, when=lambda e: e.unread):
             server.expect_stdout_next(words)
 
 
@@ -120,7 +120,8 @@ def client_resets(t):
     server.type_until_full()
     with t.hint(
         "send() to a client that has gone fails (ECONNRESET, then EPIPE and SIGPIPE): "
-        "send with MSG_NOSIGNAL and drop the client when send() fails"
+        "send with MSG_NOSIGNAL and drop the client when send() fails",
+        when=lambda e: e.ended,
     ):
         leaves(t, server, first, reset=True)
     server.expect_running("after a client reset")

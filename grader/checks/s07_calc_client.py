@@ -102,7 +102,7 @@ def expect_printed(t, client, line, reply, hint=None):
         client.expect_stdout_line(line)
     except CheckFailed as failure:
         failure.evidence.insert(0, ("for", f"the reply {show(reply + NL)}"))
-        status = client.poll()
+        status = client.settled_status()
         if status is not None and client.stdout.total <= client.stdout_seen:
             failure.message = f"your client {status} without printing a line for that reply"
         printed = dict(failure.evidence).get("printed", "")
