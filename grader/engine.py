@@ -52,18 +52,32 @@ def sanitized():
 
 # === Declaring checks ==========================================================
 
+# A step's points are shared among its checks by weight (runner.score): what
+# breaking the promise a check probes costs. Each step README shows them.
+CORE = 4  # the step's reason to exist: clients served, nobody blocked, no spin, memory intact
+RULE = 2  # a rule SPEC states for the step (the default)
+DETAIL = 1  # the wording and exit status of an error path, the usage line
+WEIGHTS = {CORE: "core", RULE: "rule", DETAIL: "detail"}
+
+
+def weight_label(weight):
+    """How a step README shows a check's weight: "core, weight 4"."""
+    return f"{WEIGHTS[weight]}, weight {weight:g}" if weight in WEIGHTS else f"weight {weight:g}"
+
+
 @dataclass
 class CheckSpec:
     name: str
     func: object
-    weight: float = 1
+    weight: float = RULE
     valgrind: bool = False  # runs under valgrind: longer deadlines
     hint: str = None  # the hint file (e.g. "2") that helps when this check fails
     remote: bool = False  # also runs against a server running elsewhere (make check REMOTE=HOST:PORT)
 
 
-def check(name, weight=1, valgrind=False, hint=None, remote=False):
-    """Declare a check; its name says what behaviour it probes. remote=True:
+def check(name, weight=RULE, valgrind=False, hint=None, remote=False):
+    """Declare a check; its name says what behaviour it probes; its weight
+    (CORE, RULE or DETAIL) what breaking it costs. remote=True:
     it only connects to the server (no start, stop, signal, stdout or valgrind),
     so it can probe a server already running elsewhere (grader/remote.py)."""
 

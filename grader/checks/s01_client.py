@@ -5,7 +5,7 @@ The grader plays the server; the student's client connects to it.
 
 import random
 
-from ..engine import check
+from ..engine import CORE, DETAIL, check
 from . import common
 
 GREETING = b"Welcome to the server!\n"
@@ -26,12 +26,12 @@ def session(t, data, pieces=1, pause=0.05, host="127.0.0.1"):
     return client
 
 
-@check("prints a greeting sent whole", hint="1")
+@check("prints a greeting sent whole", hint="1", weight=CORE)
 def greeting_whole(t):
     session(t, GREETING)
 
 
-@check("prints a greeting sent in pieces with pauses", hint="2")
+@check("prints a greeting sent in pieces with pauses", hint="2", weight=CORE)
 def greeting_in_pieces(t):
     # One recv() is not one message: TCP may deliver a send in any number of pieces.
     session(t, GREETING, pieces=6, pause=0.15)
@@ -50,7 +50,7 @@ def prints_as_it_arrives(t):
     client.expect_exit(0)
 
 
-@check("copies more than 64 KiB exactly", hint="2")
+@check("copies more than 64 KiB exactly", hint="2", weight=CORE)
 def copies_large(t):
     rng = random.Random(1)
     lines = b"".join(b"line %06d: %s\n" % (i, bytes(rng.choice(b"abcdefghij") for _ in range(40))) for i in range(5000))
@@ -81,22 +81,22 @@ def connects_ipv6(t):
         session(t, GREETING, host="::1")
 
 
-@check("connection refused: message and exit 1")
+@check("connection refused: message and exit 1", weight=DETAIL)
 def refused(t):
     common.expect_refused(t)
 
 
-@check("unknown host: message and exit 1")
+@check("unknown host: message and exit 1", weight=DETAIL)
 def unknown_host(t):
     common.expect_unknown_host(t)
 
 
-@check("bad arguments: usage and exit 2")
+@check("bad arguments: usage and exit 2", weight=DETAIL)
 def bad_arguments(t):
     common.expect_usage(t, common.client_bad_args())
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     # Text only: NUL bytes have a check of their own, and a memory check should not fail for them.
     client = session(t, GREETING + b"All work and no play makes a dull client.\n" * 2000, pieces=4)

@@ -6,7 +6,7 @@ The grader plays the clients of the student's server.
 import signal
 import time
 
-from ..engine import check
+from ..engine import CORE, DETAIL, check
 from . import common
 
 GREETING = b"Welcome to the server!\n"
@@ -23,7 +23,7 @@ def greeted(t, server, host="127.0.0.1", bind=None, logged=True):
     return conn
 
 
-@check("greets a client and logs its address", hint="2")
+@check("greets a client and logs its address", hint="2", weight=CORE)
 def greets_and_logs(t):
     server = t.start_server()
     conn = t.connect(server.port)
@@ -52,7 +52,7 @@ def another_address(e):
     return e.expected.rpartition(b":")[0] != e.got.rpartition(b":")[0]
 
 
-@check("serves 20 clients in a row", hint="3", remote=True)
+@check("serves 20 clients in a row", hint="3", remote=True, weight=CORE)
 def twenty_clients(t):
     server = t.start_server()
     for _ in range(20):
@@ -87,12 +87,12 @@ def survives(t, vanish, how):
         server.expect_running(f"after clients that {how}")
 
 
-@check("survives clients that close at once", hint="3")
+@check("survives clients that close at once", hint="3", weight=CORE)
 def clients_close(t):
     survives(t, lambda conn: conn.close(), "closed")
 
 
-@check("survives clients that reset", hint="3")
+@check("survives clients that reset", hint="3", weight=CORE)
 def clients_reset(t):
     survives(t, lambda conn: conn.reset(), "reset their connection")
 
@@ -105,17 +105,17 @@ def stops_on_signals(t):
         server.stop(sig)
 
 
-@check("port already in use: message and exit 1", hint="1")
+@check("port already in use: message and exit 1", hint="1", weight=DETAIL)
 def port_in_use(t):
     common.expect_port_in_use(t)
 
 
-@check("bad arguments: usage and exit 2")
+@check("bad arguments: usage and exit 2", weight=DETAIL)
 def bad_arguments(t):
     common.expect_usage(t, common.server_bad_args())
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     server = t.start_server()
     greeted(t, server, logged=False)

@@ -6,7 +6,7 @@ talks over the connection, in both orders, and ends each side in turn.
 
 import random
 
-from ..engine import check
+from ..engine import CORE, DETAIL, check
 from . import common
 
 GREETING = b"Welcome to the server!\n"
@@ -37,7 +37,7 @@ def big_line(seed, size=100_000):
     return body + b"\n" + b"".join(b"short line %d\n" % i for i in range(50))
 
 
-@check("prints what the server says first, before anything is typed", hint="1")
+@check("prints what the server says first, before anything is typed", hint="1", weight=CORE)
 def server_speaks_first(t):
     client, conn = chat(t)
     for words in (GREETING, b"and a second line, still before you typed anything\n"):
@@ -46,7 +46,7 @@ def server_speaks_first(t):
             client.expect_stdout_next(words)
 
 
-@check("sends typed lines and prints the replies, turn by turn", hint="2")
+@check("sends typed lines and prints the replies, turn by turn", hint="2", weight=CORE)
 def conversation(t):
     client, conn = chat(t)
     conn.send(GREETING)
@@ -58,7 +58,7 @@ def conversation(t):
         client.expect_stdout_next(theirs)
 
 
-@check("prints what the server says unprompted, in the middle of a session", hint="1")
+@check("prints what the server says unprompted, in the middle of a session", hint="1", weight=CORE)
 def server_speaks_unprompted(t):
     client, conn = chat(t)
     client.type(b"anyone there?\n")
@@ -142,22 +142,22 @@ def connects_by_name_and_ipv6(t):
         client.expect_exit(0)
 
 
-@check("connection refused: message and exit 1")
+@check("connection refused: message and exit 1", weight=DETAIL)
 def refused(t):
     common.expect_refused(t)
 
 
-@check("unknown host: message and exit 1")
+@check("unknown host: message and exit 1", weight=DETAIL)
 def unknown_host(t):
     common.expect_unknown_host(t)
 
 
-@check("bad arguments: usage and exit 2")
+@check("bad arguments: usage and exit 2", weight=DETAIL)
 def bad_arguments(t):
     common.expect_usage(t, common.client_bad_args())
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     client, conn = chat(t)
     conn.send(GREETING)

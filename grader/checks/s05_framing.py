@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from .. import sandbox
-from ..engine import CheckFailed, check, status_hint
+from ..engine import CORE, DETAIL, CheckFailed, check, status_hint
 from ..text import show
 from . import common
 
@@ -211,7 +211,7 @@ def run_unit_group(t, group, cause):
     raise failure
 
 
-@check("read_line: lines cut anywhere, many in one recv, \\r\\n endings", hint="1")
+@check("read_line: lines cut anywhere, many in one recv, \\r\\n endings", hint="1", weight=CORE)
 def unit_lines(t):
     run_unit_group(
         t,
@@ -221,7 +221,7 @@ def unit_lines(t):
     )
 
 
-@check("read_line: a 511-byte line fits; 512 bytes without \\n are LINE_TOO_LONG at once, then the next line", hint="2")
+@check("read_line: a 511-byte line fits; 512 bytes without \\n are LINE_TOO_LONG at once, then the next line", hint="2", weight=CORE)
 def unit_too_long(t):
     run_unit_group(
         t,
@@ -241,7 +241,7 @@ def unit_end(t):
     )
 
 
-@check("read_line: never writes past buf or line, never asks recv for more than FRAME_MAX - used", hint="1")
+@check("read_line: never writes past buf or line, never asks recv for more than FRAME_MAX - used", hint="1", weight=CORE)
 def unit_bounds(t):
     run_unit_group(
         t,
@@ -251,7 +251,7 @@ def unit_bounds(t):
     )
 
 
-@check("send_all: short writes of every size, EINTR, -1 and errno on failure", hint="3")
+@check("send_all: short writes of every size, EINTR, -1 and errno on failure", hint="3", weight=CORE)
 def unit_send_all(t):
     run_unit_group(
         t,
@@ -291,7 +291,7 @@ def served(t, server, why):
     return conn
 
 
-@check("echoes lines sent whole, and byte by byte with pauses", hint="1", remote=True)
+@check("echoes lines sent whole, and byte by byte with pauses", hint="1", remote=True, weight=CORE)
 def whole_and_bytes(t):
     server = t.start_server()
     conn = connect(t, server)
@@ -303,7 +303,7 @@ def whole_and_bytes(t):
     echoed(t, conn, b" line, then the rest\n", expect=b"half a line, then the rest\n")
 
 
-@check("echoes pipelined lines in order, whole and cut across frames", hint="1", remote=True)
+@check("echoes pipelined lines in order, whole and cut across frames", hint="1", remote=True, weight=CORE)
 def pipelined(t):
     server = t.start_server()
     conn = connect(t, server)
@@ -363,7 +363,7 @@ def peak_memory(program):
     return kib * 1024 if kib is not None else None
 
 
-@check("keeps its memory bounded while an 8 MiB line streams in", hint="2")
+@check("keeps its memory bounded while an 8 MiB line streams in", hint="2", weight=CORE)
 def bounded_memory(t, size=8):
     server = t.start_server(valgrind=False)
     conn = connect(t, server)
@@ -428,17 +428,17 @@ def pipelined_then_gone(t, count=3000):
         served(t, server, "after clients that sent many lines and closed at once")
 
 
-@check("port already in use: message and exit 1", hint="1")
+@check("port already in use: message and exit 1", hint="1", weight=DETAIL)
 def port_in_use(t):
     common.expect_port_in_use(t)
 
 
-@check("bad arguments: usage and exit 2")
+@check("bad arguments: usage and exit 2", weight=DETAIL)
 def bad_arguments(t):
     common.expect_usage(t, common.server_bad_args())
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     server = t.start_server()
     conn = connect(t, server)

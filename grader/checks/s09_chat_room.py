@@ -12,7 +12,7 @@ import signal
 import socket
 import time
 
-from ..engine import CheckFailed, check
+from ..engine import CORE, CheckFailed, check
 from ..text import show
 from .. import net, wp1
 from . import wp1_checks as wp1c
@@ -111,7 +111,7 @@ def reset_mid_frame(t):
 # === The chat table ===============================================================
 
 
-@check("NICK: OK:<name> to the sender, JOIN:<name> to the others", hint="1")
+@check("NICK: OK:<name> to the sender, JOIN:<name> to the others", hint="1", weight=CORE)
 def nick_joins(t):
     server = start(t)
     nameless = wp1c.connect(t, server)
@@ -144,7 +144,7 @@ def nick_errors(t):
     expect_silence(ann)
 
 
-@check("MSG: MSG:<name>:<text> to every other client with a nick, nothing to the sender", hint="1")
+@check("MSG: MSG:<name>:<text> to every other client with a nick, nothing to the sender", hint="1", weight=CORE)
 def msg_broadcast(t):
     server = start(t)
     nameless = wp1c.connect(t, server)
@@ -236,7 +236,7 @@ def close_and_reset_leave(t):
         expect_silence(ann, 0.1)
 
 
-@check("keeps each sender's messages in order, with several senders at once", hint="2")
+@check("keeps each sender's messages in order, with several senders at once", hint="2", weight=CORE)
 def order_per_sender(t):
     server = start(t)
     count = 300
@@ -262,7 +262,7 @@ def order_per_sender(t):
     t.log("received", f"each sender's {count} messages, each sender's in order")
 
 
-@check("drops a client that does not read once 64 KiB wait for it; the room goes on", hint="2")
+@check("drops a client that does not read once 64 KiB wait for it; the room goes on", hint="2", weight=CORE)
 def slow_reader_dropped(t):
     server = start(t)
     slow = socket.socket()
@@ -324,7 +324,7 @@ def slow_reader_dropped(t):
 # === Many clients at once ==========================================================
 
 
-@check("a client that stalls mid-frame delays nobody else", hint="1")
+@check("a client that stalls mid-frame delays nobody else", hint="1", weight=CORE)
 def stalled_client(t):
     server = start(t)
     ann, bob = room_of(t, server, b"ann", b"bob")
@@ -339,7 +339,7 @@ def stalled_client(t):
     bob.expect_line(b"MSG:ann:half a message")
 
 
-@check("200 clients chatting at once: every message reaches every other client, in order", hint="2")
+@check("200 clients chatting at once: every message reaches every other client, in order", hint="2", weight=CORE)
 def room_of_200(t):
     server = start(t)
     count, messages = 200, 5
@@ -411,7 +411,7 @@ port_in_use = s08.port_in_use
 bad_arguments = s08.bad_arguments
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     server = start(t)
     room = room_of(t, server, b"ann", b"bob", b"cy", b"dee")
