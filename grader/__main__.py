@@ -45,7 +45,7 @@ def grade(args):
         # A report after each step: a grading killed by a platform's time limit
         # still leaves one that counts the steps graded so far (runner.partial).
         checkpoint = lambda so_far: report.write(so_far, args.out)
-        result = runner.grade(submission, steps, jobs=args.jobs, budget=args.budget, checkpoint=checkpoint)
+        result = runner.grade(submission, steps, jobs=args.jobs, found=args.found, budget=args.budget, checkpoint=checkpoint)
     most = None if args.command == "check" or args.all_details else 2
     passed, failed = report.console(result, details=not args.quiet, most=most)
     if args.command == "grade" and not getattr(args, "remote", None):
@@ -101,6 +101,7 @@ def main(argv=None):
                        help="seconds of wall clock: a check not started by then is not run (it scores 0, with the reason)")  # fmt: skip
         p.add_argument("--quiet", action="store_true", help="no failure details on the console")
         p.add_argument("--all-details", action="store_true", help="explain every failure, not two a step")
+        p.add_argument("--found", default=None, help=argparse.SUPPRESS)  # a class grading: where the step folders were found
         p.add_argument("--format", choices=("gradescope", "autolab"), default="gradescope",
                        help="autolab: the last line is Autolab's {\"scores\": {...}}")  # fmt: skip
     p = sub.add_parser("class")

@@ -34,7 +34,7 @@ from pathlib import Path
 from . import diagnoses, memcheck, net, sandbox
 from .diagnoses import status_hint  # noqa: F401 (the checks use it)
 from .net import CheckFailed
-from .text import show, lines_of, first_difference
+from .text import show, lines_of, first_difference, readable
 
 TIMEOUT_SCALE = float(os.environ.get("SOCKLAB_TIMEOUT_SCALE", "1") or 1)
 VALGRIND_SLOWDOWN = 2  # deadlines of a check that runs under valgrind are this much longer (its start-up: about 1 s)
@@ -48,6 +48,25 @@ def sanitized():
     if os.environ.get("SOCKLAB_SANITIZE") == "1":
         return "built with ASan/UBSan (SOCKLAB_SANITIZE=1): valgrind does not mix with them"
     return None
+
+
+def without_valgrind(path):
+    """Why the program at path runs without valgrind (None: it runs under it).
+    Under SOCKLAB_SANITIZE=1 a native program checks its own memory, if it was
+    built with ASan: a Makefile that sets CFLAGS itself may have left it out."""
+    if sanitized() and memcheck.is_native(path):
+        if sanitizer_built(path):
+            return sanitized()
+        return "SOCKLAB_SANITIZE=1, but your program was built without -fsanitize=address (does its Makefile set CFLAGS itself?)"
+    return memcheck.skipped_because(path)
+
+
+def sanitizer_built(path):
+    """True if the binary at path carries AddressSanitizer (it calls __asan_init)."""
+    try:
+        return b"__asan_init" in Path(path).read_bytes()
+    except OSError:
+        return False
 
 
 # === Declaring checks ==========================================================
@@ -104,7 +123,7 @@ class Run(sandbox.Program):
         here = str(cwd) + "/"
         self.shown = " ".join("./" + a[len(here) :] if a.startswith(here) else a for a in map(str, argv))
         self.valgrind_files = None
-        self.no_valgrind = valgrind and (sanitized() or memcheck.skipped_because() or (not memcheck.is_native(argv[0]) and "not a native binary (a script?)"))
+        self.no_valgrind = valgrind and without_valgrind(argv[0])
         if valgrind and not self.no_valgrind:
             self.valgrind_files = memcheck.files(trial.scratch)
             argv = memcheck.command(self.valgrind_files) + list(argv)
@@ -430,6 +449,7 @@ class Trial:
         self.closers = []  # everything to close or kill when the check ends
         self.env = {k: v for k, v in os.environ.items() if k in PASSED_ENV or k.startswith("LC_")}
         self.lock = threading.Lock()
+        self.skipped = None  # why what this check judges could not be judged here (see not_run)
 
     def within(self, seconds=None):
         return seconds * TIMEOUT_SCALE if seconds else self.timeout
@@ -440,6 +460,12 @@ class Trial:
 
     def fail(self, message, hint=None, evidence=()):
         raise CheckFailed(message, evidence, hint)
+
+    def not_run(self, reason):
+        """What this check judges cannot be judged here (valgrind is off, say):
+        unless it fails, it is reported as skipped with the reason, not as
+        passed (Outcome.extra["skipped"], as for REMOTE: grader/remote.py)."""
+        self.skipped = reason
 
     @contextlib.contextmanager
     def hint(self, text, when=None):
@@ -558,7 +584,12 @@ class Trial:
         """The program (ended, run with valgrind) must have no memory error,
         no leak, and (unless allow_sockets) no connected socket left open."""
         if not program.valgrind_files:
-            self.log("note", f"memory not checked: {program.no_valgrind}")
+            why = program.no_valgrind or "it was started without valgrind"
+            if why == sanitized():  # a build with ASan: its reports fail the check (run_check)
+                self.log("note", "memory checked by ASan/UBSan, not valgrind (SOCKLAB_SANITIZE=1): an error they report fails this check (leaks: only if the program exits by itself; descriptors left open: valgrind only)")
+                return
+            self.log("note", f"memory not checked: {why}")
+            self.not_run(why)
             return
         found = memcheck.read(program.valgrind_files)
         port = getattr(program, "port", None)
@@ -682,7 +713,16 @@ class Outcome:
     max_score: float = 0.0
     score: float = 0.0
     hint: str = None
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # "skipped": why it was not run (it counts neither as passed nor as failed)
+    verdict: str = ""  # a failure's verdict in one sentence (JUnit's failure message)
+
+    @property
+    def failed(self):
+        """It ran and did not pass (a skipped check did not fail)."""
+        return not self.passed and not self.extra.get("skipped")
+
+
+GRADER_FAILED = "the grader itself failed"  # a check's own bug: JUnit calls it an error, not a failure
 
 
 def run_check(step, spec, index, folder, scratch, remote=None):
@@ -699,7 +739,7 @@ def run_check(step, spec, index, folder, scratch, remote=None):
     except Exception as error:  # a bug in the check itself: say so plainly
         import traceback
 
-        verdict = CheckFailed(f"the grader itself failed: {error!r}", [("traceback", traceback.format_exc())])
+        verdict = CheckFailed(f"{GRADER_FAILED}: {error!r}", [("traceback", traceback.format_exc())])
     finally:
         trial.cleanup()
     report = sanitizer_report(trial)
@@ -711,7 +751,12 @@ def run_check(step, spec, index, folder, scratch, remote=None):
         )
         verdict.cause = "fix the first error the report names (the first 'at' line in your code is where it happened)"
     output = describe(trial, verdict) if verdict else transcript(trial)
-    return Outcome(step, index, spec.name, spec.weight, passed, output, time.monotonic() - started, hint=spec.hint)
+    seconds = time.monotonic() - started
+    skipped = passed and trial.skipped  # it ran, but what it judges could not be judged here
+    outcome = Outcome(step, index, spec.name, spec.weight, passed and not skipped, output, seconds, hint=spec.hint, verdict=verdict.message if verdict else "")
+    if skipped:
+        outcome.extra["skipped"] = skipped
+    return outcome
 
 
 def likely_cause(trial, failure):
@@ -736,8 +781,8 @@ def sanitizer_report(trial, limit=40):
         found = SANITIZER_ERROR.search(err)
         if found:
             name = found.group(1).decode() if found.group(1) else "UndefinedBehaviorSanitizer"
-            lines = err[found.start() :].decode("utf-8", "replace").split("Shadow bytes around")[0].splitlines()
-            return name, [f"  {line}" for line in lines[:limit]] + ([f"  ... ({len(lines) - limit} more lines)"] if len(lines) > limit else [])
+            lines = err[found.start() :].split(b"Shadow bytes around")[0].rstrip().split(b"\n")
+            return name, [f"  {readable(line)}" for line in lines[:limit]] + ([f"  ... ({len(lines) - limit} more lines)"] if len(lines) > limit else [])
     return None
 
 
@@ -778,7 +823,7 @@ def describe_program(program):
             rows += ["      " + line for line in lines_of(data, limit=20)]
     said = memcheck.last_words(getattr(program, "valgrind_files", None))
     if said:
-        rows += ["    valgrind's log (it ended without its summary):"] + ["      " + line for line in said]
+        rows += ["    valgrind's log (it ended without its summary):"] + ["      " + readable(line) for line in said]
     return "\n".join(rows)
 
 

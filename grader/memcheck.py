@@ -39,12 +39,15 @@ def available():
     return shutil.which("valgrind") is not None
 
 
-def skipped_because():
-    """Why programs run without valgrind here (None: they run under it)."""
+def skipped_because(path=None):
+    """Why the program at path runs without valgrind here (None: it runs under
+    it): the reason a memory check is reported as not run, with how to run it."""
+    if path is not None and not is_native(path):
+        return "your program is not a native binary (a script?): valgrind checks compiled programs only"
     if os.environ.get("SOCKLAB_VALGRIND", "1") == "0":
-        return "VALGRIND=0 was given"
+        return "valgrind is off (VALGRIND=0); VALGRIND=1 runs it"
     if not available():
-        return "valgrind is not installed (apt-get install valgrind)"
+        return "valgrind is not installed here; apt-get install valgrind, then it runs"
     return None
 
 

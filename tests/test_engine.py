@@ -358,6 +358,37 @@ def test_lines_of_shows_binary_output_as_escaped_blocks():
     assert len(rows) <= 11 and "\\x80" in "".join(rows) and all(len(r) < 250 for r in rows)
 
 
+@pytest.mark.parametrize(
+    "data, shown",
+    [
+        pytest.param("error: ‘main’ héllo → 你好 🙂".encode(), "error: ‘main’ héllo → 你好 🙂", id="utf8-text-kept"),
+        pytest.param(b'say "hi" \\x1b', 'say "hi" \\\\x1b', id="quotes-kept-backslash-escaped"),
+        pytest.param(b"\x1b[2J\x1b[31mred", "\\x1b[2J\\x1b[31mred", id="ansi-escaped"),
+        pytest.param(b"a\rb\tc\0d\x7f", "a\\rb\\tc\\0d\\x7f", id="c0-controls"),
+        pytest.param("csi\u009b nel\u0085".encode(), "csi\\xc2\\x9b nel\\xc2\\x85", id="c1-controls-as-their-bytes"),
+        pytest.param("x\u202ey\u2028z\u200b".encode(), "x\\xe2\\x80\\xaey\\xe2\\x80\\xa8z\\xe2\\x80\\x8b", id="bidi-separator-zero-width"),
+        pytest.param(b"bad \xff\xfe, cut \xe2\x80, overlong \xc0\xaf, surrogate \xed\xa0\x80",
+                     "bad \\xff\\xfe, cut \\xe2\\x80, overlong \\xc0\\xaf, surrogate \\xed\\xa0\\x80", id="invalid-utf8"),  # fmt: skip
+    ],
+)
+def test_readable_keeps_utf8_text_and_escapes_the_rest(data, shown):
+    assert text.readable(data) == shown
+
+
+def test_show_still_escapes_every_byte_on_the_wire():
+    assert text.show("‘é’".encode()) == '"\\xe2\\x80\\x98\\xc3\\xa9\\xe2\\x80\\x99"'
+
+
+def test_lines_of_reads_text_in_any_script_as_text():
+    rows = text.lines_of("первая строка\n第二行\n".encode() * 3)
+    assert rows[:2] == ["первая строка", "第二行"] and len(rows) == 6
+
+
+def test_lines_of_cuts_a_huge_line_without_reading_all_of_it():
+    rows = text.lines_of(b"\x1b[1m" + b"a" * 3_000_000 + b"\n", width=40)
+    assert rows == ["\\x1b[1m" + "a" * 33 + "... (3000004 bytes)"]  # 40 characters, then the length
+
+
 # === Scoring ===================================================================
 
 

@@ -3,10 +3,13 @@ out, and that each works where it lands."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
 import zipfile
+
+import pytest
 
 from conftest import KIT, registry
 
@@ -34,9 +37,37 @@ def test_handout_has_the_steps_and_no_solutions(tmp_path):
     assert not leaked, f"the handout holds kit-only files: {leaked[:5]}"
     binaries = {b for step in registry.STEPS for b in step.binaries}
     assert not [n for n in names if n.rsplit("/", 1)[-1] in binaries], "built programs in the handout"
+    ignored = (tmp_path / "socklab/.gitignore").read_text().splitlines()
+    for step in registry.STEPS:
+        assert f"/steps/{step.folder}/{step.binary}" in ignored
+    assert {"*.o", "*.a", "*.so"} <= set(ignored)
     workflow = (tmp_path / "socklab/.github/workflows/classroom.yml").read_text()
     for step in registry.STEPS:
         assert f"make check STEP={step.number:02d}" in workflow
+
+
+def test_handout_gitignore_keeps_builds_out_of_a_students_repository(tmp_path):
+    """A student's repository made from the handout: after building a step (and
+    an object), `git add -A` takes the sources and none of what make built."""
+    if not shutil.which("git"):
+        if os.environ.get("CI"):
+            pytest.fail("git is not installed, and CI must check the handout's .gitignore")
+        pytest.skip("git is not installed")
+    with tarfile.open(build("handout")) as tar:
+        tar.extractall(tmp_path)  # our own archive: trusted
+    repo = tmp_path / "socklab"
+    step = registry.STEPS[0]
+    folder = repo / "steps" / step.folder
+    subprocess.run(["make", "-s", "-C", str(folder)], check=True, capture_output=True, timeout=120)
+    subprocess.run(["cc", "-c", "-o", str(folder / "extra.o"), str(folder / f"{step.binary}.c")], check=True, timeout=120)
+    git = lambda *args: subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, timeout=60).stdout
+    git("init", "-q")
+    git("add", "-A")
+    added = git("diff", "--cached", "--name-only").splitlines()
+    assert f"steps/{step.folder}/{step.binary}.c" in added and f"steps/{step.folder}/Makefile" in added
+    assert ".gitignore" in added
+    built = [name for name in added if name.endswith((".o", f"/{step.binary}"))]
+    assert built == [], f"built files would be committed: {built}"
 
 
 def test_handout_grades_its_starters(tmp_path):

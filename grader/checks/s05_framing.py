@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import sandbox
 from ..engine import CORE, DETAIL, CheckFailed, check, status_hint
-from ..text import show
+from ..text import lines_of, readable, show
 from . import common
 
 UNIT_TESTS = Path(__file__).with_name("units") / "test_frame.c"
@@ -65,15 +65,16 @@ def build_unit_tests(t):
     cc = sandbox.Program(argv, t.folder, limits={"as": None, "cpu": 60}, label="cc test_frame.c frame.c")
     status = cc.wait(60)
     cc.kill()
-    log = (cc.stdout.data() + cc.stderr.data()).decode("utf-8", "replace")
+    log = (cc.stdout.data() + cc.stderr.data()).replace(str(t.folder).encode() + b"/", b"")
     if status is not None and status.code == 0:
         return binary, None
-    if ("cmocka.h" in log and "No such file" in log) or "cannot find -lcmocka" in log:
-        return None, ("cmocka (the C unit test library) is not installed on this machine", [("compiler", log.strip())], SETUP)
+    compiler = "\n" + "\n".join("      " + line for line in lines_of(log, limit=60))  # escaped: frame.c is the student's
+    if (b"cmocka.h" in log and b"No such file" in log) or b"cannot find -lcmocka" in log:
+        return None, ("cmocka (the C unit test library) is not installed on this machine", [("compiler", compiler)], SETUP)
     shown = " ".join(a.replace(str(t.folder), ".").replace(str(tests), f"grader/checks/units/{UNIT_TESTS.name}") for a in argv)
     return None, (
         "your frame.c does not compile against the kit's unit tests" if status else "compiling the unit tests took too long",
-        [("command", shown), ("compiler", "\n" + log.replace(str(t.folder) + "/", "").strip())],
+        [("command", shown), ("compiler", compiler)],
         "frame.c must implement frame.h's API exactly (SPEC 05-framing) and use recv() and send(); keep frame.h as given",
     )
 
@@ -92,7 +93,7 @@ def parse_cases(output):
     """[(case name, passed, message lines)] from cmocka's output, and the
     number of cases announced; a case left running has passed None."""
     cases, current, message, announced = [], None, [], 0
-    for line in output.decode("utf-8", "replace").splitlines():
+    for line in output.decode("utf-8", "surrogateescape").splitlines():  # undecodable bytes: escaped when shown
         if COUNT_LINE.match(line):
             announced = int(COUNT_LINE.match(line).group(1))
         elif RUN_LINE.match(line):
@@ -193,7 +194,7 @@ def run_unit_group(t, group, cause):
         return
     evidence = []
     for name, passed, message in failed[:3]:
-        evidence.append(("case", f"{name}: FAILED\n" + "\n".join("           " + m.strip() for m in message if m.strip())))
+        evidence.append(("case", f"{name}: FAILED\n" + "\n".join("           " + readable(m.strip()) for m in message if m.strip())))
     if len(failed) > 3:
         evidence.append(("also", "; ".join(name for name, _, _ in failed[3:])))
     if not_run > 0:
