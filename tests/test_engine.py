@@ -375,6 +375,12 @@ def test_readable_keeps_utf8_text_and_escapes_the_rest(data, shown):
     assert text.readable(data) == shown
 
 
+def test_readable_keeps_the_escapes_of_text_escaped_already():
+    """Step 05's unit cases print their strings C-escaped: shown once, not
+    twice ("ello\\nworld", not "ello\\\\nworld"); raw controls still escaped."""
+    assert text.readable(b'got "ello\\nworld" \x1b[2J', escaped=True) == 'got "ello\\nworld" \\x1b[2J'
+
+
 def test_show_still_escapes_every_byte_on_the_wire():
     assert text.show("‘é’".encode()) == '"\\xe2\\x80\\x98\\xc3\\xa9\\xe2\\x80\\x99"'
 

@@ -194,7 +194,7 @@ def run_unit_group(t, group, cause):
         return
     evidence = []
     for name, passed, message in failed[:3]:
-        evidence.append(("case", f"{name}: FAILED\n" + "\n".join("           " + readable(m.strip()) for m in message if m.strip())))
+        evidence.append(("case", f"{name}: FAILED\n" + "\n".join("           " + readable(m.strip(), escaped=True) for m in message if m.strip())))
     if len(failed) > 3:
         evidence.append(("also", "; ".join(name for name, _, _ in failed[3:])))
     if not_run > 0:
