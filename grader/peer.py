@@ -237,7 +237,7 @@ class Oracle:
 def echoes(stream):
     """05's line-echo on a whole stream: each line back with a plain \\n; a
     line of 512 bytes or more without \\n: ERROR:TOOLONG once, rest dropped."""
-    return [b"ERROR:TOOLONG\n" if line is None else line.removesuffix(b"\r") + b"\n" for line in wp1.Framer().feed(stream)]
+    return [b"ERROR:TOOLONG\n" if line is None else (line[:-1] if line.endswith(b"\r") else line) + b"\n" for line in wp1.Framer().feed(stream)]
 
 
 def client(step, host, port):
