@@ -1,7 +1,8 @@
-"""The reports of SPEC §4 (Gradescope's results.json, JUnit XML) and the console table."""
+"""The reports of SPEC §4 (Gradescope's results.json, PrairieLearn's, JUnit XML) and the console table."""
 
 import json
 import os
+import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -40,6 +41,71 @@ def gradescope(report):
     }
 
 
+# === PrairieLearn ==============================================================
+# The external grader's results.json, as PrairieLearn reads it
+# (https://prairielearn.readthedocs.io/en/latest/externalGrading/, "Grading
+# results"): score from 0 to 1; gradable false when the submission could not be
+# graded at all (no points, no attempt used; format_errors says why); tests with
+# name, points, max_points, message, output. The file must stay under 1 MB
+# (PrairieLearn's grader host refuses a larger one and the student sees an error).
+
+PRAIRIELEARN_LIMIT = 900_000  # bytes of results.json: 1 MiB is refused, with a margin
+VERDICT = re.compile(r"^\[[^\]]*\] verdict: +(.*)$", re.M)
+
+
+def verdict(o):
+    """A check's outcome in one line: "passed", its verdict, or its first line."""
+    if o.passed:
+        return "passed"
+    found = VERDICT.search(o.output)
+    lines = o.output.strip().splitlines()
+    return found.group(1) if found else (lines[0] if lines else "failed")
+
+
+def clip(text, limit):
+    """text cut to about limit characters, its head and tail kept, with a note saying so."""
+    if len(text) <= limit:
+        return text
+    half = max(limit // 2, 1)
+    return f"{text[:half]}\n... ({len(text) - 2 * half} characters left out here: PrairieLearn takes at most 1 MB of results) ...\n{text[-half:]}"
+
+
+def prairielearn(report, limit=PRAIRIELEARN_LIMIT):
+    """PrairieLearn's results, every output cut short enough that the whole
+    file stays under limit bytes (ASCII JSON: one character is one byte)."""
+    graded = [o for o in report.outcomes if not o.extra.get("skipped")]
+    builds = [o for o in graded if o.index == 0]
+    gradable = any(o.passed for o in builds)
+    summary = "\n".join(
+        f"{step.folder:<20} {sum(o.score for o in report.of_step(step)):g} / {sum(o.max_score for o in report.of_step(step)):g}"
+        for step in report.steps
+    )
+    cap = 64 * 1024  # characters of one output; shrunk until the whole file fits
+    while True:
+        result = {
+            "gradable": gradable,
+            "score": round(report.score / report.max_score, 4) if report.max_score else 0.0,
+            "message": f"socklab: {report.score:g} / {report.max_score:g} points"
+            + ("" if gradable else ": nothing could be graded, no step built (see the errors below)"),
+            "output": clip(f"{summary}\nIsolation: {report.isolation}.", cap),
+            "tests": [
+                {
+                    "name": test_name(o),
+                    "points": o.score,
+                    "max_points": o.max_score,
+                    "message": clip(verdict(o), min(cap, 1000)),
+                    "output": clip(o.output, cap),
+                }
+                for o in graded
+            ],
+        }
+        if not gradable:
+            result["format_errors"] = [clip(f"{o.step.folder}: {o.output}", cap) for o in builds]
+        if len(json.dumps(result, indent=1)) <= limit or cap <= 16:
+            return result
+        cap //= 4
+
+
 # === JUnit =====================================================================
 
 
@@ -65,8 +131,23 @@ def junit(report):
             else:
                 first = o.output.strip().splitlines()[-1] if o.output.strip() else "failed"
                 ET.SubElement(case, "failure", message=first[:200]).text = o.output
-    ET.indent(root)
+    indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+def indent(element, level=0):
+    """ET.indent (Python 3.9+) for 3.8: each child on a line of its own."""
+    if hasattr(ET, "indent"):
+        return ET.indent(element)
+    inner = "\n" + "  " * (level + 1)
+    if len(element):
+        if not (element.text or "").strip():
+            element.text = inner
+        for child in element:
+            indent(child, level + 1)
+            if not (child.tail or "").strip():
+                child.tail = inner
+        child.tail = "\n" + "  " * level
 
 
 def replace_file(path, text):
@@ -78,10 +159,13 @@ def replace_file(path, text):
     os.replace(partial, path)
 
 
-def write(report, out):
+RESULTS = {"gradescope": gradescope, "autolab": gradescope, "prairielearn": prairielearn}  # --format: results.json's shape
+
+
+def write(report, out, fmt="gradescope"):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    replace_file(out / "results.json", json.dumps(gradescope(report), indent=2) + "\n")
+    replace_file(out / "results.json", json.dumps(RESULTS[fmt](report), indent=1 if fmt == "prairielearn" else 2) + "\n")
     replace_file(out / "junit.xml", junit(report) + "\n")
     return out
 
