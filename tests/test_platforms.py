@@ -169,6 +169,27 @@ def test_prairielearn_grades_a_question_of_one_step_in_its_layout(gradescope_lay
     assert {"name", "points", "max_points", "message", "output"} <= set(results["tests"][0])
 
 
+def test_prairielearn_puts_a_file_of_an_earlier_step_where_the_step_reads_it(gradescope_layers, kit_archive, tmp_path):
+    # 06 builds with ../05-framing/frame.c: the student's frame.c must go there,
+    # not beside calc.c (the handout's starter frame.c fails 06's checks).
+    student = tmp_path / "student"
+    student.mkdir()
+    for name in ("calc-server.c", "calc.c"):
+        shutil.copy(KIT / "solutions" / "06-calc-server" / name, student)
+    shutil.copy(KIT / "solutions" / "05-framing" / "frame.c", student)
+    results, done = rootfs.prairielearn(gradescope_layers, kit_archive, student, tmp_path / "run", step="6",
+                                        env={"SOCKLAB_TIMEOUT": "300", "SOCKLAB_VALGRIND": "0"})  # fmt: skip
+    assert results is not None and results["score"] == 1.0, said(results, done)
+
+
+def test_prairielearn_grades_step_folders_as_they_are(gradescope_layers, kit_archive, tmp_path):
+    student = submission(tmp_path, "solutions", "01-client", "02-server")
+    results, done = rootfs.prairielearn(gradescope_layers, kit_archive, student, tmp_path / "run", step="02",
+                                        env={"SOCKLAB_TIMEOUT": "300", "SOCKLAB_VALGRIND": "0"})  # fmt: skip
+    assert results is not None and results["score"] == 1.0, said(results, done)
+    assert {t["name"].split(":")[0] for t in results["tests"]} == {"02-server"}, said(results, done)
+
+
 def test_prairielearn_explains_an_entrypoint_that_names_no_step(gradescope_layers, kit_archive, tmp_path):
     results, done = rootfs.prairielearn(gradescope_layers, kit_archive, None, tmp_path / "run", step="42")
     assert results is not None and results["gradable"] is False, said(results, done)
