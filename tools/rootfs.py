@@ -389,7 +389,10 @@ def main(argv=None):
                 built = time.monotonic()
                 commands = ["make grade"] + ([] if args.grade_only else ["make test"])
                 done = bare_machine(layers, writes, [f"{c} 2>&1" for c in commands])
+                log = KIT / "build" / "bare-machine.log"
+                log.write_text(done.stdout + done.stderr)
                 print(done.stdout[-6000:] + done.stderr[-3000:])
+                print(f"rootfs: the whole output is in {log.relative_to(KIT)}")
                 print(f"rootfs: {' then '.join(commands)} on a bare Debian: exit status {done.returncode}, "
                       f"{time.monotonic() - built:.0f} s (root file system ready in {built - started:.0f} s)")  # fmt: skip
                 return done.returncode
