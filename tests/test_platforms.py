@@ -66,6 +66,14 @@ def gradescope_layers(gradescope_zip):
     return layers_or_skip(lambda: rootfs.gradescope_layers(gradescope_zip))
 
 
+@pytest.fixture
+def run(tmp_path):
+    """The folder a root file system's writes go to (a bare machine's
+    installed packages: hundreds of MB), removed once the test is done."""
+    yield tmp_path / "run"
+    shutil.rmtree(tmp_path / "run", ignore_errors=True)
+
+
 def submission(tmp_path, source, *folders):
     """A submission folder holding these step folders of source (solutions/ or steps/)."""
     target = tmp_path / "submission"
@@ -90,21 +98,21 @@ def said(results, done):
 # === Gradescope ================================================================
 
 
-def test_gradescope_gives_the_solutions_full_marks_in_its_layout(gradescope_layers, gradescope_zip, tmp_path):
-    results, done = rootfs.gradescope(gradescope_layers, gradescope_zip, submission(tmp_path, "solutions"), tmp_path / "run")
+def test_gradescope_gives_the_solutions_full_marks_in_its_layout(gradescope_layers, gradescope_zip, tmp_path, run):
+    results, done = rootfs.gradescope(gradescope_layers, gradescope_zip, submission(tmp_path, "solutions"), run)
     assert results is not None and results["score"] == FULL, said(results, done)
     assert all(t["status"] == "passed" for t in results["tests"]), said(results, done)
 
 
-def test_gradescope_gives_the_starters_0_with_every_build_passing(gradescope_layers, gradescope_zip, tmp_path):
-    results, done = rootfs.gradescope(gradescope_layers, gradescope_zip, submission(tmp_path, "steps"), tmp_path / "run",
+def test_gradescope_gives_the_starters_0_with_every_build_passing(gradescope_layers, gradescope_zip, tmp_path, run):
+    results, done = rootfs.gradescope(gradescope_layers, gradescope_zip, submission(tmp_path, "steps"), run,
                                       env={"SOCKLAB_VALGRIND": "0"})  # fmt: skip
     assert results is not None and results["score"] == 0, said(results, done)
     builds = [t for t in results["tests"] if t["number"].endswith(".0")]
     assert len(builds) == len(registry.STEPS) and all(t["status"] == "passed" for t in builds), said(results, done)
 
 
-def test_gradescope_explains_a_grader_that_crashes(gradescope_layers, gradescope_zip, tmp_path):
+def test_gradescope_explains_a_grader_that_crashes(gradescope_layers, gradescope_zip, tmp_path, run):
     # The zip of a kit whose grader breaks as it starts.
     broken = tmp_path / "broken.zip"
     with zipfile.ZipFile(gradescope_zip) as z, zipfile.ZipFile(broken, "w") as out:
@@ -113,27 +121,27 @@ def test_gradescope_explains_a_grader_that_crashes(gradescope_layers, gradescope
             if info.filename == "grader/runner.py":
                 data = b'raise RuntimeError("a grader broken on purpose")\n' + data
             out.writestr(info, data)
-    results, done = rootfs.gradescope(gradescope_layers, broken, submission(tmp_path, "solutions", "01-client"), tmp_path / "run")
+    results, done = rootfs.gradescope(gradescope_layers, broken, submission(tmp_path, "solutions", "01-client"), run)
     assert results is not None, said(results, done)
     assert results["score"] == 0 and "the grader itself failed" in results["output"], said(results, done)
     assert "a grader broken on purpose" in results["output"], said(results, done)
 
 
-def test_gradescope_explains_an_image_that_setup_never_prepared(gradescope_zip, tmp_path):
+def test_gradescope_explains_an_image_that_setup_never_prepared(gradescope_zip, tmp_path, run):
     bare = layers_or_skip(rootfs.debian)  # Gradescope's base: none of our packages, setup.sh never ran
-    results, done = rootfs.gradescope(bare, gradescope_zip, submission(tmp_path, "solutions", "01-client"), tmp_path / "run")
+    results, done = rootfs.gradescope(bare, gradescope_zip, submission(tmp_path, "solutions", "01-client"), run)
     assert results is not None and results["score"] == 0, said(results, done)
     assert "lacks: make gcc" in results["output"] and "python3" in results["output"], said(results, done)
     assert "set-up did not run" in results["output"], said(results, done)
 
 
-def test_gradescope_keeps_what_was_graded_when_its_time_limit_stops_the_grading(gradescope_layers, gradescope_zip, tmp_path):
+def test_gradescope_keeps_what_was_graded_when_its_time_limit_stops_the_grading(gradescope_layers, gradescope_zip, tmp_path, run):
     # 01 is graded at once; 02's build never ends: the outer timeout (90% of
     # SOCKLAB_TIMEOUT) stops the grading there, and 01's points still count.
     sub = submission(tmp_path, "solutions", "01-client", "02-server")
     (sub / "02-server" / "Makefile").write_text("server:\n\tsleep 600\n")
     env = {"SOCKLAB_TIMEOUT": "40", "SOCKLAB_VALGRIND": "0"}
-    results, done = rootfs.gradescope(gradescope_layers, gradescope_zip, sub, tmp_path / "run", env=env)
+    results, done = rootfs.gradescope(gradescope_layers, gradescope_zip, sub, run, env=env)
     assert results is not None, said(results, done)
     assert "stopped at its time limit (36 s of the platform's 40 s)" in results["output"], said(results, done)
     assert by_step(results)["01-client"] == registry.find("01").points and results["score"] == registry.find("01").points
@@ -141,14 +149,14 @@ def test_gradescope_keeps_what_was_graded_when_its_time_limit_stops_the_grading(
     assert later and all(t["status"] == "failed" and "not graded" in t["output"] for t in later), said(results, done)
 
 
-def test_sanitized_programs_see_a_proc_of_their_own_in_a_bare_root_file_system(gradescope_layers, tmp_path):
+def test_sanitized_programs_see_a_proc_of_their_own_in_a_bare_root_file_system(gradescope_layers, tmp_path, run):
     # LeakSanitizer reads /proc/self/task of the program's PID namespace: with
     # the /proc of the chroot (another namespace's), it fails every program.
     script = ("cd /kit && SOCKLAB_SANITIZE=1 SOCKLAB_VALGRIND=0 PYTHONDONTWRITEBYTECODE=1 "
               "python3 -m grader grade --step 01 --submission solutions --out /tmp/out --quiet >/tmp/console 2>&1; "
               "cat /tmp/console")  # fmt: skip
-    done = rootfs.run(gradescope_layers, script, tmp_path / "run", binds=[(KIT, "/kit", "ro")])
-    results = rootfs.read_json(tmp_path / "run" / "upper" / "tmp" / "out" / "results.json")
+    done = rootfs.run(gradescope_layers, script, run, binds=[(KIT, "/kit", "ro")])
+    results = rootfs.read_json(run / "upper" / "tmp" / "out" / "results.json")
     assert results and results["score"] == registry.find("01").points, done.stdout[-4000:] + done.stderr[-2000:]
 
 
@@ -156,20 +164,20 @@ def test_sanitized_programs_see_a_proc_of_their_own_in_a_bare_root_file_system(g
 
 
 @pytest.mark.parametrize("source, score", [("solutions", 1.0), ("steps", 0.0)], ids=["solution", "starter"])
-def test_prairielearn_grades_a_question_of_one_step_in_its_layout(gradescope_layers, kit_archive, tmp_path, source, score):
+def test_prairielearn_grades_a_question_of_one_step_in_its_layout(gradescope_layers, kit_archive, tmp_path, run, source, score):
     # A question of step 01: the student sent client.c alone; the rest of the
     # step folder (its Makefile) comes from the handout.
     student = tmp_path / "student"
     student.mkdir()
     shutil.copy(KIT / source / "01-client" / "client.c", student)
-    results, done = rootfs.prairielearn(gradescope_layers, kit_archive, student, tmp_path / "run", step="01",
+    results, done = rootfs.prairielearn(gradescope_layers, kit_archive, student, run, step="01",
                                         env={"SOCKLAB_TIMEOUT": "120"})  # fmt: skip
     assert results is not None and results["gradable"] is True and results["score"] == score, said(results, done)
     assert all(t["name"].startswith("01-client: ") for t in results["tests"]), said(results, done)
     assert {"name", "points", "max_points", "message", "output"} <= set(results["tests"][0])
 
 
-def test_prairielearn_puts_a_file_of_an_earlier_step_where_the_step_reads_it(gradescope_layers, kit_archive, tmp_path):
+def test_prairielearn_puts_a_file_of_an_earlier_step_where_the_step_reads_it(gradescope_layers, kit_archive, tmp_path, run):
     # 06 builds with ../05-framing/frame.c: the student's frame.c must go there,
     # not beside calc.c (the handout's starter frame.c fails 06's checks).
     student = tmp_path / "student"
@@ -177,21 +185,21 @@ def test_prairielearn_puts_a_file_of_an_earlier_step_where_the_step_reads_it(gra
     for name in ("calc-server.c", "calc.c"):
         shutil.copy(KIT / "solutions" / "06-calc-server" / name, student)
     shutil.copy(KIT / "solutions" / "05-framing" / "frame.c", student)
-    results, done = rootfs.prairielearn(gradescope_layers, kit_archive, student, tmp_path / "run", step="6",
+    results, done = rootfs.prairielearn(gradescope_layers, kit_archive, student, run, step="6",
                                         env={"SOCKLAB_TIMEOUT": "300", "SOCKLAB_VALGRIND": "0"})  # fmt: skip
     assert results is not None and results["score"] == 1.0, said(results, done)
 
 
-def test_prairielearn_grades_step_folders_as_they_are(gradescope_layers, kit_archive, tmp_path):
+def test_prairielearn_grades_step_folders_as_they_are(gradescope_layers, kit_archive, tmp_path, run):
     student = submission(tmp_path, "solutions", "01-client", "02-server")
-    results, done = rootfs.prairielearn(gradescope_layers, kit_archive, student, tmp_path / "run", step="02",
+    results, done = rootfs.prairielearn(gradescope_layers, kit_archive, student, run, step="02",
                                         env={"SOCKLAB_TIMEOUT": "300", "SOCKLAB_VALGRIND": "0"})  # fmt: skip
     assert results is not None and results["score"] == 1.0, said(results, done)
     assert {t["name"].split(":")[0] for t in results["tests"]} == {"02-server"}, said(results, done)
 
 
-def test_prairielearn_explains_an_entrypoint_that_names_no_step(gradescope_layers, kit_archive, tmp_path):
-    results, done = rootfs.prairielearn(gradescope_layers, kit_archive, None, tmp_path / "run", step="42")
+def test_prairielearn_explains_an_entrypoint_that_names_no_step(gradescope_layers, kit_archive, tmp_path, run):
+    results, done = rootfs.prairielearn(gradescope_layers, kit_archive, None, run, step="42")
     assert results is not None and results["gradable"] is False, said(results, done)
     assert "names step '42'" in results["message"], said(results, done)
 
@@ -199,7 +207,7 @@ def test_prairielearn_explains_an_entrypoint_that_names_no_step(gradescope_layer
 # === The image (make image's recipe) ===========================================
 
 
-def test_the_image_grades_through_each_entry_point(kit_archive, tmp_path):
+def test_the_image_grades_through_each_entry_point(kit_archive, tmp_path, run):
     layers = layers_or_skip(lambda: rootfs.image_layers(kit_archive))
     sub = submission(tmp_path, "solutions", "02-server")
     student = tmp_path / "student"
@@ -212,9 +220,9 @@ def test_the_image_grades_through_each_entry_point(kit_archive, tmp_path):
         ]
     )
     binds = [(sub, "/submission"), (student, "/student")]
-    done = rootfs.image(layers, kit_archive, tmp_path / "run", script, binds=binds, net=True, env={"SOCKLAB_VALGRIND": "0"})
+    done = rootfs.image(layers, kit_archive, run, script, binds=binds, net=True, env={"SOCKLAB_VALGRIND": "0"})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    upper = tmp_path / "run" / "upper"
+    upper = run / "upper"
     job = rootfs.read_json(upper / "results" / "results.json")
     assert job and job["score"] == registry.find("02").points, said(job, done)
     assert (upper / "results" / "junit.xml").is_file()
@@ -227,17 +235,17 @@ def test_the_image_grades_through_each_entry_point(kit_archive, tmp_path):
 # === The README's commands on a bare machine ===================================
 
 
-def test_make_grade_sets_up_a_bare_debian_and_grades_the_starters(tmp_path):
+def test_make_grade_sets_up_a_bare_debian_and_grades_the_starters(tmp_path, run):
     """`make grade`, once, as root, in /root/socklab of a minbase Debian with
     only make: it installs what it needs and grades the starters 0 (the
     whole `make test` there: `make bare-machine`, by hand)."""
     layers = layers_or_skip(rootfs.bare_machine_layers)
-    done = rootfs.bare_machine(layers, tmp_path / "run", ["make grade >/root/grade.log 2>&1"])
-    log = tmp_path / "run" / "upper" / "root" / "grade.log"
+    done = rootfs.bare_machine(layers, run, ["make grade >/root/grade.log 2>&1"])
+    log = run / "upper" / "root" / "grade.log"
     printed = log.read_text(errors="replace") if log.exists() else done.stderr
     said_by_make = printed[:1500] + "\n...\n" + printed[-3000:]
     assert done.returncode == 0, said_by_make
-    results = rootfs.read_json(tmp_path / "run" / "upper" / "root" / "socklab" / "build" / "grade" / "results.json")
+    results = rootfs.read_json(run / "upper" / "root" / "socklab" / "build" / "grade" / "results.json")
     assert results and results["score"] == 0, said_by_make
     builds = [t for t in results["tests"] if t["number"].endswith(".0")]
     assert builds and all(t["status"] == "passed" for t in builds), said_by_make
@@ -263,3 +271,16 @@ def test_prairielearn_results_stay_under_1_mb_and_valid(tmp_path):
     assert "left out here: PrairieLearn takes at most 1 MB" in result["tests"][1]["output"]
     report.write(Report("x", [step], outcomes), tmp_path, "prairielearn")
     assert len((tmp_path / "results.json").read_bytes()) < 1_000_000
+
+
+@pytest.mark.parametrize("shape", ["gradescope", "prairielearn"])
+def test_the_shell_written_explanation_is_valid_json_whatever_the_output_held(tmp_path, shape):
+    # What the grader printed before it broke goes in: quotes, backslashes,
+    # tabs, control bytes, UTF-8 and invalid UTF-8.
+    (tmp_path / "console.txt").write_bytes(b'a "quoted" \\ back\tslash \x01\x1b[31m caf\xc3\xa9 \xff\r\nTraceback: boom\n')
+    script = f'. "{KIT}/tools/platform.sh"; platform_explain {shape} "{tmp_path}" "it broke: \\"x\\" \\\\ y"'
+    subprocess.run(["bash", "-c", script], check=True, timeout=30)
+    results = json.loads((tmp_path / "results.json").read_text())
+    said = results["output" if shape == "gradescope" else "message"]
+    assert said.startswith('socklab: it broke: "x" \\ y') and "Traceback: boom" in said
+    assert results["score"] == 0 and results.get("gradable", False) is False
