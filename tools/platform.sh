@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The part that the platforms' entry points share (tools/gradescope/run_autograder,
 # tools/prairielearn/run, the image's socklab-grade), sourced by them once they
 # have found the kit: grade within the platform's time limit and always leave a
@@ -11,6 +12,7 @@
 # reason) and an outer `timeout` stops it at 90%; the grader rewrites
 # results.json after each graded step, so what was graded still counts.
 # Needs: $kit (the kit's folder).
+# shellcheck disable=SC2154 # kit is the caller's
 
 platform_python=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 
@@ -20,7 +22,7 @@ platform_python=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 # PrairieLearn gets "gradable": false: a broken grader costs the student neither
 # points nor an attempt.
 platform_explain() { # platform_explain FORMAT OUT SENTENCE
-    local tail= text file=$2/results.json
+    local tail='' text file=$2/results.json
     mkdir -p "$2"
     [ -f "$2/console.txt" ] && tail=$(tail -c 3000 "$2/console.txt" | tr -cd '\11\12\40-\176')
     text=$(printf 'socklab: %s\n\n%s\n' "$3" "$tail" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' | awk '{ printf "%s\\n", $0 }')
