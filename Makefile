@@ -2,7 +2,8 @@
 #
 #   make grade [SUBMISSION=DIR] [OUT=DIR]   grade the steps, write the reports
 #                                           (VALGRIND=0: no memory check, faster;
-#                                           BUDGET=S: checks not started after S s score 0)
+#                                           BUDGET=S: checks not started after S s score 0;
+#                                           FORMAT=prairielearn: PrairieLearn's results.json)
 #   make grade CLASS=DIR [JOBS=N] [OUT=DIR] grade every student folder of DIR, a gradebook
 #   make check STEP=NN                      build and grade one step (exit 0 if it passes)
 #   make hint STEP=NN [LEVEL=all]           the next hint of a step
