@@ -133,3 +133,11 @@ flaky:
 .PHONY: bench
 bench:
 	@"$(PYTHON)" "$(KIT)/tools/bench" $(if $(filter 1,$(BENCH_README)),--readme)
+
+# make bench-share: the reference graded RUNS times (20) in a cgroup of CPUS CPU (0.5) and MEMORY
+# MiB (768), Gradescope's default container, with BUSY processes spinning beside it (0); then a
+# hanging, a flooding and a spinning submission there. Needs root; build/bench/share.json.
+.PHONY: bench-share
+bench-share:
+	@"$(PYTHON)" "$(KIT)/tools/bench-share" --runs "$(if $(RUNS),$(RUNS),20)" --cpus "$(if $(CPUS),$(CPUS),0.5)" \
+		--memory "$(if $(MEMORY),$(MEMORY),768)" --busy "$(if $(BUSY),$(BUSY),0)" --valgrind "$(VALGRIND)"

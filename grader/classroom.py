@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import class_report, registry, runner, sandbox
+from . import class_report, cpu, registry, runner, sandbox
 
 BUDGET = 900  # seconds of wall clock per student
 FIRST_UID = 61000  # students are graded as uids 61000, 61001, ... (no passwd entry needed)
@@ -274,11 +274,10 @@ def grade_class(folder, out, jobs=None, budget=BUDGET, steps=None):
     students = [Student(p.name, p, out / p.name) for p in students_of(folder)]
     if not students:
         raise LookupError(f"{folder} holds no student folders")
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    jobs = max(1, jobs or cpu.students_at_once(cpu.SHARE.cpus))
     # Checks mostly wait (for replies, exits, deadlines), above all those of a program
-    # that hangs: each student gets three checks at once per core, whatever JOBS is
-    # (a class of 40 on 2 cores: 263 s, against 296 s with two per core).
-    inside = max(2, 3 * (os.cpu_count() or 1))
+    # that hangs: each student gets three checks at once per CPU it may use, whatever JOBS is.
+    inside = cpu.checks_per_student(cpu.SHARE.cpus)
     prefix, said, drops = isolation()
     out.mkdir(parents=True, exist_ok=True)
     print(f"socklab: grading {len(students)} students of {folder}, {jobs} at a time; isolation: {said}", flush=True)

@@ -31,15 +31,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import diagnoses, memcheck, net, sandbox
+from . import cpu, diagnoses, memcheck, net, sandbox
 from .diagnoses import status_hint  # noqa: F401 (the checks use it)
 from .net import CheckFailed
 from .text import show, lines_of, first_difference, readable
 
-TIMEOUT_SCALE = float(os.environ.get("SOCKLAB_TIMEOUT_SCALE", "1") or 1)
+TIMEOUT_SCALE = cpu.SHARE.scale  # 2 with half a CPU; SOCKLAB_TIMEOUT_SCALE overrides it (grader/cpu.py)
 VALGRIND_SLOWDOWN = 2  # deadlines of a check that runs under valgrind are this much longer (its start-up: about 1 s)
 ENDING_GRACE = 0.1  # seconds a failed check's programs may take to end on their own before they are judged
-BUSY_STATES = ("R", "D")  # /proc states of a process at work: running or waiting for a CPU, or for the disk
+BUSY_STATES = ("R", "D")  # /proc states of a process not asleep in a call: running or waiting for a CPU, or for the disk
 PASSED_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 
 
@@ -186,14 +186,14 @@ class Run(sandbox.Program):
         self.signal(signal.SIGCONT)
 
     def wait_blocked(self, within=1.0):
-        """Wait (at most `within` s) until the program sleeps in a system call,
+        """Wait (at most `within` s, scaled) until the program sleeps in a system call,
         such as accept() or poll(), having done the work it had. A signal then
         finds it blocked: sent while it was still between two calls (just after
         answering the grader), it would let a server that only checks a flag at
         the top of its loop pass, although SA_RESTART restarts a blocked
         accept() forever. An idle measure that starts then counts no pending
         work. (/proc only: elsewhere it returns at once.)"""
-        deadline, pid = time.monotonic() + within, sandbox.student_pid(self)
+        deadline, pid = time.monotonic() + self.trial.within(within), sandbox.student_pid(self)
         while time.monotonic() < deadline and sandbox.process_state(pid) in BUSY_STATES:
             time.sleep(0.001)
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import engine, registry, sandbox
+from . import cpu, engine, registry, sandbox
 from .engine import Outcome
 from .text import lines_of, plural, readable
 
@@ -380,13 +380,13 @@ def grade(submission, steps=None, jobs=None, found=None, budget=None, checkpoint
     steps = list(steps or registry.STEPS)
     root, said = locate(submission)
     said = said if found is None else found
-    report = Report(str(submission), steps, isolation=sandbox.isolation())
+    jobs = jobs or cpu.checks_at_once(cpu.SHARE.cpus)
+    report = Report(str(submission), steps, isolation=f"{sandbox.isolation()}; {cpu.SHARE.describe(jobs)}")
     report.started = started
     if any(os.path.lexists(root / s.folder) for s in registry.STEPS):
         report.found = said
     else:
         report.absent = said
-    jobs = jobs or max(2, 2 * (os.cpu_count() or 1))
     late = f"the grading's time budget of {budget:g} s ran out before it started" if budget else ""
 
     def run_in_time(step, spec, index, folder, scratch):

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import sandbox
@@ -27,6 +28,8 @@ CROWD = 2000  # clients held at once
 OUT_LIMIT = 64 << 10  # unsent replies past this: the server stops reading
 MIB = 1 << 20
 IDLE_SHARE = 0.05  # of one core: "sleeps while idle"
+NEVER_ASLEEP = 0.5  # of the measure: runnable this long without one sleep is spinning, CPU given or not,
+SPIN_EVIDENCE = 0.001  # if it ran this many seconds meanwhile: a sleeper's work per wake-up is far less
 
 HINT_BLOCKING = (
     "a blocking recv() or accept() waits for one client while the others wait for it: "
@@ -76,19 +79,55 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else None
 
 
-def busy_seconds(pid):
-    """How long the process's threads have run or waited for a CPU to run on
-    (/proc/PID/task/*/schedstat): unlike CPU time, it does not shrink when the
-    machine is busy, so a spinning program is seen whatever the load. None
-    without schedstat."""
-    total = 0
+def activity(pid):
+    """{thread id: (ns it ran on a CPU, ns it waited for one, times it went to
+    sleep, its state letter)} of the process's threads, from
+    /proc/PID/task/*/{schedstat,status,stat}; None once the process is gone,
+    or without schedstat."""
+    found = {}
     try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            ran, waited = Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[:2]
-            total += int(ran) + int(waited)
-    except (OSError, ValueError):
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
         return None
-    return total / 1e9
+    for task in tasks:
+        try:
+            ran, waited = Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[:2]
+            status = Path(f"/proc/{pid}/task/{task}/status").read_text()
+        except FileNotFoundError:
+            continue  # a thread that has just ended
+        except (OSError, ValueError):
+            return None
+        slept = [line.split()[1] for line in status.splitlines() if line.startswith("voluntary_ctxt_switches:")]
+        state = (sandbox.stat_fields(f"{pid}/task/{task}") or [b"?"])[0].decode()
+        found[task] = (int(ran), int(waited), int(slept[0]) if slept else 0, state)
+    return found or None
+
+
+@dataclass
+class Idleness:
+    used: float  # seconds of CPU used
+    waited: float  # seconds waited for a CPU: a busy machine's doing, not the program's
+    sleeps: int  # times a thread went to sleep (in poll(), recv()...)
+    spun: float  # longest a thread was running or waiting for a CPU without once going to sleep
+
+
+def idleness(before, after, took):
+    """What the process did between two activity() samples took seconds apart.
+    Waiting for a CPU only counts for a thread that never slept: that one is
+    spinning, whether or not the machine gives it the CPU it wants (if it
+    ran at all: one never given a CPU says nothing). Runnable at both ends
+    without a sleep between, it was runnable all along (the kernel counts a
+    wait only once it ends)."""
+    seen = Idleness(0.0, 0.0, 0, 0.0)
+    for task, (ran, waited, slept, state) in after.items():
+        ran0, waited0, slept0, state0 = before.get(task, (0, 0, 0, "new"))  # a thread born meanwhile: all of it
+        seen.used += max(0, ran - ran0) / 1e9
+        seen.waited += max(0, waited - waited0) / 1e9
+        seen.sleeps += max(0, slept - slept0)
+        if slept == slept0 and ran - ran0 >= SPIN_EVIDENCE * 1e9:
+            runnable = took if state == state0 == "R" else (ran - ran0 + waited - waited0) / 1e9
+            seen.spun = max(seen.spun, min(took, runnable))
+    return seen
 
 
 def resident(pid):
@@ -100,27 +139,39 @@ def resident(pid):
 
 
 def expect_idle(t, server, pid, seconds, what, hint):
-    """The process must want under IDLE_SHARE of a core for seconds: running
-    or ready to run (when the machine tells), else by its CPU time."""
-    measure = busy_seconds if busy_seconds(pid) is not None else cpu_seconds
-    # From the moment it sleeps: time it spent waiting for a CPU to finish
-    # work it already had (a loaded machine) is not idling badly. A program
-    # that spins never sleeps: after a second the measure starts anyway.
+    """The process must use under IDLE_SHARE of a core for seconds (its CPU
+    time), and sleep: a thread that never goes to sleep is spinning, even on
+    a machine too busy to give it the CPU it wants."""
+    # From the moment it sleeps: work it still had to finish is not idling
+    # badly. A program that spins never sleeps: the measure starts anyway.
     server.wait_blocked()
-    before, cpu_before, started = measure(pid), cpu_seconds(pid), time.monotonic()
+    before, cpu_before, started = activity(pid), cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
-    after, cpu_after, took = measure(pid), cpu_seconds(pid), time.monotonic() - started
-    if None in (before, cpu_before, after, cpu_after):  # gone from /proc: its exit status is on its way
+    after, cpu_after, took = activity(pid), cpu_seconds(pid), time.monotonic() - started
+    if None in (cpu_before, cpu_after):  # gone from /proc: its exit status is on its way
         server.wait(t.within(1))
         server.expect_running(what)
         raise CheckFailed(f"{what}, your server's process could no longer be seen in /proc", hint=hint)
     server.expect_running(what)
-    busy, used = after - before, cpu_after - cpu_before
-    t.log("note", f"{what}: your server used {used * 1000:.0f} ms of CPU in {took:.1f} s, and was busy {100 * busy / took:.1f}% of the time")
-    if busy > IDLE_SHARE * took:
+    if before and after:
+        seen = idleness(before, after, took)
+        said = f", went to sleep {seen.sleeps} times, and waited {seen.waited * 1000:.0f} ms for a CPU"
+    else:  # no schedstat: CPU time alone
+        seen, said = Idleness(cpu_after - cpu_before, 0.0, 0, 0.0), ""
+    used, spun = seen.used, seen.spun
+    t.log("note", f"{what}: your server used {used * 1000:.0f} ms of CPU in {took:.1f} s ({100 * used / took:.1f}% of a core){said}")
+    expected = [("expected", "your server asleep in poll() until something happens")]
+    if used > IDLE_SHARE * took:
         raise CheckFailed(
-            f"{what}, your server was running (or ready to run) {100 * busy / took:.0f}% of the time; expected under {100 * IDLE_SHARE:.0f}%",
-            [("expected", "your server asleep in poll() until something happens")],
+            f"{what}, your server used {used * 1000:.0f} ms of CPU in {took:.1f} s: {100 * used / took:.0f}% of a core; expected under {100 * IDLE_SHARE:.0f}%",
+            expected,
+            hint=hint,
+        )
+    if spun > NEVER_ASLEEP * took:
+        raise CheckFailed(
+            f"{what}, your server never went to sleep: it was running or waiting for a CPU {100 * spun / took:.0f}% of {took:.1f} s "
+            f"(it got {used * 1000:.0f} ms of CPU on this busy machine)",
+            expected,
             hint=hint,
         )
 
