@@ -31,14 +31,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import memcheck, net, sandbox
+from . import contain, memcheck, net, sandbox
 from .net import CheckFailed
 from .text import show, lines_of, first_difference, readable
 
 TIMEOUT_SCALE = float(os.environ.get("SOCKLAB_TIMEOUT_SCALE", "1") or 1)
 VALGRIND_SLOWDOWN = 2  # deadlines of a check that runs under valgrind are this much longer (its start-up: about 1 s)
 BUSY_STATES = ("R", "D")  # /proc states of a process at work: running or waiting for a CPU, or for the disk
-PASSED_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 
 
 def sanitized():
@@ -91,10 +90,15 @@ class Run(sandbox.Program):
         self.valgrind_files = None
         self.no_valgrind = valgrind and (sanitized() or memcheck.skipped_because() or (not memcheck.is_native(argv[0]) and "not a native binary (a script?)"))
         if valgrind and not self.no_valgrind:
-            self.valgrind_files = memcheck.files(trial.scratch)
+            self.valgrind_files = memcheck.files(trial.evidence, sandbox.limits_of(limits)["nofile"])
             argv = memcheck.command(self.valgrind_files) + list(argv)
             limits = {**(limits or {}), "as": None, "cpu": 300}
-        super().__init__(argv, cwd, limits=limits, stdin=stdin, env=trial.env, label=self.shown)
+        pipes = self.valgrind_files.pipes if self.valgrind_files else None
+        try:
+            super().__init__(argv, cwd, limits=limits, stdin=stdin, env=trial.env, label=self.shown, pipes=pipes)
+        finally:
+            if self.valgrind_files:
+                self.valgrind_files.started()
         self.final = None  # how it ended, seen just before the grader's cleanup
         if self.no_valgrind:
             trial.log("note", f"{self.shown} runs without valgrind: {self.no_valgrind}")
@@ -368,7 +372,8 @@ class Trial:
         self.lines = []  # the transcript
         self.programs = []  # shown in the failure report
         self.closers = []  # everything to close or kill when the check ends
-        self.env = {k: v for k, v in os.environ.items() if k in PASSED_ENV or k.startswith("LC_")}
+        self.evidence = contain.evidence_folder(str(scratch))  # valgrind's reports: out of the student's reach
+        self.env = contain.student_env(self.folder)
         self.lock = threading.Lock()
 
     def within(self, seconds=None):

