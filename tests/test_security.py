@@ -27,13 +27,14 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from conftest import KIT, PROGRAMS, install, registry
+from conftest import KIT, PROGRAMS, registry
 
 CLIENT, SERVER = registry.find("01"), registry.find("02")
 PYTHON = "/usr/bin/python3"  # what a student's Makefile finds on every Debian
@@ -60,6 +61,7 @@ class World:
         os.chmod(self.secret_file, 0o600)
         self.instructor = f"{self.token}-instructor"  # INSTRUCTOR_TOKEN in the grader's environment
         self.sentinels = {}  # label -> file planted in a kit folder a student must not read
+        self.made = [f for f in (KIT / "build", KIT / "dist") if not f.exists()]
         for label, folder in (("build", KIT / "build"), ("dist", KIT / "dist")):
             folder.mkdir(exist_ok=True)
             path = folder / f"security-sentinel-{self.token}"
@@ -113,6 +115,11 @@ class World:
                 path.unlink()
             except OSError:
                 pass
+        for folder in self.made:
+            try:
+                folder.rmdir()  # if no other test wrote there meanwhile
+            except OSError:
+                pass
 
 
 @pytest.fixture
@@ -120,6 +127,19 @@ def world(tmp_path):
     w = World(tmp_path)
     yield w
     w.close()
+
+
+@pytest.fixture
+def open_folder():
+    """A folder every user may enter, outside the temporary folders a sealed
+    grading replaces: where an instructor keeps a class (a home folder)."""
+    base = next((b for b in ("/home", "/srv", "/opt") if os.path.isdir(b)), None)
+    if base is None:
+        pytest.skip("no /home, /srv or /opt here")
+    path = Path(tempfile.mkdtemp(prefix="socklab-security-", dir=base))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def solution_line():
@@ -195,7 +215,7 @@ def spy_step(parent, world, reads=(), lists=()):
     probes += "\n" + "\n".join(f"list_probe {label} '{path}'" for label, path in lists)
     t = world.token
     script = f"""exec 2>&1
-read_probe() {{ if cat "$2" >/dev/null 2>&1; then echo "READ $1"; fi; }}
+read_probe() {{ if [ -n "$(head -c 64 "$2" 2>/dev/null)" ]; then echo "READ $1"; fi; }}
 list_probe() {{ if [ -n "$(ls -A "$2" 2>/dev/null)" ]; then echo "LISTED $1"; fi; }}
 for d in '{KIT}/solutions' '{KIT}/tests' '{KIT}/.git' '{KIT}/build'; do umount "$d" 2>/dev/null && echo "UNMOUNTED $d"; done
 {probes}
@@ -321,8 +341,8 @@ def grade_class(klass, out, world, steps=(CLIENT,), valgrind=False, jobs=2, budg
     env = world.env(SOCKLAB_VALGRIND="1" if valgrind else "0")
     done = subprocess.run(command, cwd=KIT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    with open(out / "gradebook.csv", newline="") as f:
-        book = {row["student"]: row for row in csv.DictReader(f)}
+    with open(out / "gradebook.csv", newline="") as f:  # a name a spreadsheet would run as a formula has a ' before it
+        book = {re.sub(r"^'(?=[=+\-@])", "", row["student"]): row for row in csv.DictReader(f)}
     return done, book
 
 
@@ -350,13 +370,14 @@ def uids_of(results_text):
     return {int(n) for n in re.findall(r"programs run as uid (\d+)", results_text)}
 
 
-def test_a_class_with_spies_grades_the_honest_student_as_alone(tmp_path, world):
+def test_a_class_with_spies_grades_the_honest_student_as_alone(open_folder, world):
     """A class of four: an honest student, a spy named index.html (every
     attack: forged results.json, a junit.xml link to a root-only file, the
     kit's .git/build/dist, the class folder, OUT, the instructor's
     environment, disk, processes), a submission that is a link to the kit's
-    solutions, one that is a link to the honest student's folder."""
-    klass, out = tmp_path / "class", tmp_path / "out"
+    solutions, one that is a link to the honest student's folder. The class
+    and OUT are in a folder every user may enter, as in a home folder."""
+    klass, out = open_folder / "class", open_folder / "out"
     alice = honest(klass, f"alice-{world.token}")
     git = KIT / ".git"
     reads = [("solutions", KIT / "solutions" / CLIENT.folder / "client.c"), ("tests", KIT / "tests" / "conftest.py"),
@@ -387,9 +408,8 @@ def test_a_class_with_spies_grades_the_honest_student_as_alone(tmp_path, world):
         feedback = (student_out(out, name) / "feedback.txt").read_text()
         assert "symbolic link" in feedback and "not followed" in feedback, feedback[-2000:]
     for name in ("index.html", thief.name, copycat.name):
-        texts = reports_of(student_out(out, name))
-        no_secrets(texts, world)
-        assert not any(alice.name in text for text in texts.values()), f"{name!r} saw alice's name"
+        no_secrets(reports_of(student_out(out, name)), world)
+    assert not any(alice.name in text for text in spy.values()), "the spy saw the other students' names"
     # the class report and the gradebook keep every name as text
     page = (out / "index.html").read_text()
     assert "<img src=x" not in page and "&lt;img src=x" in page
@@ -427,10 +447,13 @@ def fifo(parent):
 
 
 def only_memory_fails(results):
+    """The forger's true score: everything but the memory check, failed for
+    its leak (or for the forged report valgrind's own output was found to hold)."""
     failed = [t["name"] for t in results["tests"] if t["status"] != "passed"]
     assert failed == [f"{CLIENT.folder}: {MEMORY}"], f"failed: {failed}"
     memory = next(t for t in results["tests"] if t["name"].endswith(MEMORY))
     assert results["score"] == pytest.approx(CLIENT.points - memory["max_score"])
+    assert "definitely lost" in memory["output"] or "not believed" in memory["output"], memory["output"][-2000:]
 
 
 def test_alone_as_root_valgrind_cannot_be_fooled(tmp_path, world):
@@ -501,3 +524,266 @@ def test_two_gradings_at_once_cannot_touch_each_other(tmp_path, world):
     mine, theirs = (uids_of(json.dumps(json.loads((tmp_path / f"out-{w}" / "results.json").read_text()))) for w in ("attacker", "victim"))
     assert mine and theirs and not mine & theirs, f"both gradings ran as uid {mine}"
     world.check_untouched()
+
+
+# === The port locks ============================================================
+
+
+PORTS = range(24000, 24100)  # every port the grader may pick, in these tests (net.PORT_RANGE)
+TAKE_A_PORT = f"""import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from grader import net
+net.LOCK_DIR = Path(sys.argv[2])
+net.PORT_RANGE = ({PORTS.start}, {PORTS.stop - 1})
+port = net.free_port()
+print(port, port.lock_path)
+"""
+
+
+def take_a_port(kit_dir, lock_dir, uid=None):
+    """net.free_port() in a process of its own (as uid), with LOCK_DIR there;
+    (port, its lock file), or a failure if it does not answer in time."""
+    command = [PYTHON, "-c", TAKE_A_PORT, str(kit_dir), str(lock_dir)]
+    if uid is not None:
+        command = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] + command
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    port, path = done.stdout.split()
+    return int(port), Path(path)
+
+
+@pytest.fixture
+def sticky(tmp_path):
+    """A folder like /tmp (sticky, writable by all) with a kit every user may read."""
+    folder = Path(tempfile.mkdtemp(prefix="socklab-sticky-"))
+    os.chmod(folder, 0o1777)
+    kit = folder / "kit"
+    shutil.copytree(KIT / "grader", kit / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    yield folder, kit
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+OTHER = 62998  # a local user who made the lock folder first (not a uid the grader hands out)
+
+
+@pytest.mark.parametrize("uid", [None, 62997], ids=["root", "user"])
+def test_a_lock_folder_that_is_a_link_is_not_followed(sticky, uid):
+    """LOCK_DIR made first by someone else as a link to a folder of root's
+    (/etc, say): the grader neither writes there nor changes its mode."""
+    folder, kit = sticky
+    target = folder / "etc"
+    target.mkdir(mode=0o755)
+    (folder / "socklab-ports").symlink_to(target)
+    os.lchown(folder / "socklab-ports", OTHER, OTHER)
+    port, path = take_a_port(kit, folder / "socklab-ports", uid)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755, "the grader changed the mode of a link's target"
+    assert list(target.iterdir()) == [], "the grader wrote through a link"
+    assert not _under(path, target) and not _under(path, folder / "socklab-ports")
+
+
+@pytest.mark.parametrize("uid", [None, 62997], ids=["root", "user"])
+def test_a_lock_folder_made_by_someone_else_is_not_used(sticky, uid):
+    """LOCK_DIR made first by another user, full of links to files the
+    grader would create (as root: anywhere), one for every port."""
+    folder, kit = sticky
+    ports = folder / "socklab-ports"
+    ports.mkdir()
+    os.chmod(ports, 0o1777)
+    victims = folder / "victims"
+    victims.mkdir(mode=0o777)
+    for port in PORTS:
+        (ports / f"{port}.lock").symlink_to(victims / str(port))
+    for path in [ports, *ports.iterdir()]:
+        os.lchown(path, OTHER, OTHER)
+    port, path = take_a_port(kit, ports, uid)
+    assert list(victims.iterdir()) == [], "the grader created a file through a planted link"
+    assert not _under(path, ports)
+
+
+def test_fifos_for_lock_files_never_block(sticky):
+    """The shared folder is root's, but a user filled it with FIFOs, one for
+    every port: opening one to lock it would wait for a writer forever."""
+    folder, kit = sticky
+    ports = folder / "socklab-ports"
+    ports.mkdir()
+    os.chmod(ports, 0o1777)
+    for port in PORTS:
+        os.mkfifo(ports / f"{port}.lock", 0o666)
+        os.lchown(ports / f"{port}.lock", OTHER, OTHER)
+    port, path = take_a_port(kit, ports)
+    assert not _under(path, ports) and stat.S_ISREG(path.lstat().st_mode) or not path.exists()
+
+
+def _under(path, folder):
+    return str(path).startswith(str(folder) + "/") or str(path) == str(folder)
+
+
+# === What a student's grader hands back =========================================
+
+
+def a_report(*steps, passed=True):
+    """results.json as a student's grader writes it (every check passed)."""
+    from grader import report, runner
+    from grader.engine import Outcome
+
+    graded = runner.Report("sub", list(steps))
+    for step in steps:
+        checks = [Outcome(step, i, spec.name, spec.weight, passed) for i, spec in enumerate(runner.checks_of(step), start=1)]
+        runner.score(step, checks)
+        graded.outcomes += [Outcome(step, 0, "builds with make", 0, True)] + checks
+    return report.gradescope(graded)
+
+
+def read_back(tmp_path, data, steps=(CLIENT, SERVER)):
+    from grader import classroom
+
+    path = tmp_path / "results.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return classroom.read_report(path, list(steps))
+
+
+def scores(data):
+    return {s.folder: sum(t["score"] for t in data["tests"] if s.folder in t["tags"]) for s in (CLIENT, SERVER)}
+
+
+def test_a_true_report_is_read_back_as_it_is(tmp_path):
+    data = a_report(CLIENT, SERVER)
+    back = read_back(tmp_path, data)
+    assert back["tests"] == data["tests"] and back["score"] == 20
+    starter = a_report(CLIENT, SERVER, passed=False)
+    assert read_back(tmp_path, starter)["score"] == 0
+    from grader import runner
+
+    partial = runner.partial(runner.Report("sub", [CLIENT, SERVER], started=time.monotonic()), set())
+    assert read_back(tmp_path, a_report_of(partial))["tests"] == a_report_of(partial)["tests"]
+
+
+def a_report_of(graded):
+    from grader import report
+
+    return report.gradescope(graded)
+
+
+@pytest.mark.parametrize(
+    "tamper, why",
+    [
+        pytest.param(lambda d: d["tests"][1].update(score=99, max_score=99), "scores 99", id="a-check-worth-99"),
+        pytest.param(lambda d: d["tests"][1].update(score=0.5), "scores 0.5", id="half-a-check"),
+        pytest.param(lambda d: d["tests"].append(dict(d["tests"][1], name="01-client: a bonus", number="1.99")), "not the step's checks", id="a-made-up-check"),
+        pytest.param(lambda d: d["tests"].pop(3), "not the step's checks", id="a-check-left-out"),
+        pytest.param(lambda d: d["tests"][2].update(number="2.1"), "number", id="a-wrong-number"),
+        pytest.param(lambda d: d["tests"][2].update(status="failed"), "status", id="failed-with-points"),
+        pytest.param(lambda d: d["tests"][2].update(score="1"), "number and scores", id="a-score-as-text"),
+    ],
+)
+def test_a_report_that_does_not_add_up_scores_0_for_that_step(tmp_path, tamper, why):
+    data = a_report(CLIENT, SERVER)
+    tamper(data)
+    back = read_back(tmp_path, data)
+    assert scores(back) == {CLIENT.folder: 0, SERVER.folder: SERVER.points}, scores(back)
+    said = next(t for t in back["tests"] if CLIENT.folder in t["tags"])["output"]
+    assert "not believed" in said and why in said, said
+    assert back["score"] == SERVER.points
+
+
+@pytest.mark.parametrize("raw", ["[]", "{}", '{"tests": "all passed"}', "not json", "", '{"tests": [1, null, []]}'], ids=["list", "empty", "text", "garbage", "nothing", "junk-tests"])
+def test_a_report_that_is_not_a_report_is_no_report(tmp_path, raw):
+    back = read_back(tmp_path, raw)
+    assert back is None or back["score"] == 0
+
+
+def test_a_report_is_never_read_through_a_link(tmp_path, world):
+    from grader import classroom
+
+    (tmp_path / "results.json").symlink_to(world.secret_file)
+    assert classroom.read_report(tmp_path / "results.json", [CLIENT]) is None
+
+
+def test_student_folders_in_out_never_take_outs_own_names():
+    from grader import classroom
+
+    names = ["alice", "index.html", "gradebook.csv", "student-index.html", "a\nb", "<b>x"]
+    folders = classroom.report_folders(names)
+    assert folders["alice"] == "alice" and folders["a\nb"] == "a\nb"
+    assert not {"index.html", "gradebook.csv"} & set(folders.values())
+    assert len(set(folders.values())) == len(names)
+
+
+# === valgrind's report: the grader's, through a pipe =============================
+
+
+LEAKS = """#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    char *p = malloc(64); p[0] = 1; p = 0;
+    if (argc > 1 && fork() == 0) { /* left behind: a clean report into every descriptor, once valgrind is done */
+        static const char clean[] = "<valgrindoutput></valgrindoutput>\\n";
+        usleep(500000);
+        for (int fd = 3; fd < 1024; fd++) {
+            int copy = fcntl(fd, F_DUPFD, 3);
+            if (copy >= 0 && write(copy, clean, strlen(clean)) < 0) close(copy);
+        }
+        _exit(0);
+    }
+    return 0;
+}
+"""
+
+
+def valgrind_report(folder, program, nofile=1024, linger=0.0):
+    """The memcheck Files of program run under valgrind to its end; linger:
+    seconds before what it left behind is killed."""
+    from grader import contain, memcheck, sandbox
+
+    where = memcheck.files(contain.evidence_folder(str(folder)), nofile)
+    run = sandbox.Program(memcheck.command(where) + program, folder, limits={"as": None}, pipes=where.pipes)
+    where.started()
+    assert run.wait(60) is not None
+    time.sleep(linger)
+    run.kill()
+    return where
+
+
+@pytest.fixture
+def leaky(tmp_path):
+    folder = Path(tempfile.mkdtemp(prefix="socklab-leaky-"))
+    os.chmod(folder, 0o1777)  # the student uid builds nothing here, but valgrind writes its temporary files
+    (folder / "leaks.c").write_text(LEAKS)
+    subprocess.run(["cc", "-g", "-o", str(folder / "leaks"), str(folder / "leaks.c")], check=True)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(lambda xml: xml.replace("<error>", "<!--<error>", 1).replace("</valgrindoutput>", "--></valgrindoutput>"), id="errors-in-a-comment"),
+        pytest.param(lambda xml: xml.replace("<error>", "<?x <error>", 1).replace("</valgrindoutput>", "?></valgrindoutput>"), id="errors-in-an-instruction"),
+        pytest.param(lambda xml: '<?xml version="1.0"?>\n<valgrindoutput></valgrindoutput>\n' + xml, id="a-clean-report-before"),
+    ],
+)
+def test_a_forged_valgrind_report_is_not_believed(leaky, forge):
+    """What a program that reaches valgrind's output could make of it."""
+    from grader import memcheck
+
+    where = valgrind_report(leaky, [str(leaky / "leaks")])
+    assert any("definitely lost" in p for p in memcheck.problems(memcheck.read(where)))
+    xml = Path(where.xml).read_text()
+    Path(where.xml).write_text(forge(xml))
+    problems = memcheck.problems(memcheck.read(where))
+    assert problems and "not believed" in problems[-1], problems
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_what_a_program_leaves_behind_writes_into_valgrinds_report_is_thrown_away(leaky):
+    """A child that outlives the program, holding valgrind's descriptors,
+    writes a clean report once valgrind has written its own: too late."""
+    from grader import memcheck
+
+    where = valgrind_report(leaky, [str(leaky / "leaks"), "leave-a-child"], linger=1.5)  # it has written by then
+    found = memcheck.read(where)
+    assert found.complete and any("definitely lost" in p for p in memcheck.problems(found))
