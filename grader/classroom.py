@@ -143,7 +143,7 @@ def grade_student(student, steps, budget, jobs_inside, isolation_said, hide):
     ]  # fmt: skip
     for step in steps:
         command += ["--step", step.folder]
-    command += ["--found", runner.locate(student.source)[1]]  # the staged copy holds the step folders only
+    command.append(f"--found={runner.locate(student.source)[1]}")  # the staged copy holds the step folders only
     for path in hide:
         command += ["--hide", path]
     student.out.mkdir(parents=True, exist_ok=True)

@@ -112,8 +112,13 @@ for sig in (signal.SIGSTOP, signal.SIGKILL):  # stopped first: nothing forks whi
 
 
 def processes_of(uid):
+    """The pids of the processes running as uid, or None without /proc."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
     found = []
-    for entry in os.listdir("/proc"):
+    for entry in entries:
         try:
             if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
                 found.append(int(entry))
@@ -126,10 +131,15 @@ def kill_uid(uid):
     """Kill every process running as uid: a process that escaped its
     launcher (none should) cannot outlive its grading. kill(-1) sent as that
     uid reaches exactly its processes."""
+    if uid is None:
+        return
     for _ in range(20):
-        if not processes_of(uid):
+        left = processes_of(uid)
+        if left == []:
             return
         subprocess.run([sys.executable, "-S", "-E", "-c", KILLER, str(uid)], timeout=10, stdin=subprocess.DEVNULL)
+        if left is None:  # no /proc to look: killed once, blind
+            return
 
 
 def end_of_grading(uid):
@@ -204,6 +214,8 @@ def scratch_base():
     """Where scratch folders go: the usual temporary folder, unless the student
     uid could not reach it (a TMPDIR inside a private folder); then the first
     of /tmp, /var/tmp, /dev/shm that it can."""
+    if PRIVATE_TMP:
+        return "/tmp"  # the private tmpfs: its size is the grading's disk limit
     default = tempfile.gettempdir()
     if student_uid() is None:
         return default
@@ -300,13 +312,14 @@ def student_env(home):
     env = {k: v for k, v in os.environ.items() if k in PASSED_ENV or k.startswith("LC_")}
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env["HOME"] = str(home)
-    env["TMPDIR"] = "/tmp" if SEALED else str(home)
+    env["TMPDIR"] = "/tmp" if PRIVATE_TMP else str(home)
     return env
 
 
 # === Namespaces: seal() ========================================================
 
 SEALED = ""  # what seal() did (empty: nothing), for the report's isolation line
+PRIVATE_TMP = False  # seal() put a private tmpfs on /tmp
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x08000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 4096, 16384, 1 << 18
@@ -383,7 +396,7 @@ def seal(keep=(), hide=()):
     Every path of keep (the kit, the submission, the reports) stays visible
     where it was. Returns what was done, for the report, or "" where the
     machine does not allow it (nothing changed then)."""
-    global SEALED
+    global SEALED, PRIVATE_TMP
     if os.geteuid() != 0 or os.environ.get("SOCKLAB_NO_SEAL") == "1":
         return ""
     if threading.active_count() > 1:
@@ -392,16 +405,20 @@ def seal(keep=(), hide=()):
     temps = [t for t in TEMP_FOLDERS if _is_real_dir(t) and not any(_under(t, k) for k in kept)]
     if "/tmp" not in temps:  # the reports go to /tmp itself: no private one
         temps = []
-    before = [os.open(f"/proc/self/ns/{ns}", os.O_RDONLY) for ns in ("net", "mnt", "ipc")]
+    try:
+        before = [os.open(f"/proc/self/ns/{ns}", os.O_RDONLY) for ns in ("net", "mnt", "ipc")]
+    except OSError:
+        return ""  # no /proc: no way back if a step failed, so no namespaces
     try:
         _check(_libc().unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC), "unshare")
     except OSError:
         for fd in before:
             os.close(fd)
         return ""
-    # Opened in the new namespace (a bind mount's source must be in it), before /tmp is replaced.
-    moved = {k: os.open(k, os.O_PATH) for k in kept if any(_under(k, t) for t in temps)}
+    moved = {}
     try:
+        # Opened in the new namespace (a bind mount's source must be in it), before /tmp is replaced.
+        moved = {k: os.open(k, os.O_PATH) for k in kept if any(_under(k, t) for t in temps)}
         _loopback_up()
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
         if temps:
@@ -420,13 +437,13 @@ def seal(keep=(), hide=()):
     except OSError as error:
         for fd, ns in zip(before, (CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWIPC)):
             _libc().setns(fd, ns)
-        SEALED = ""
         print(f"socklab: namespaces could not be set up ({error}): graded without them", file=sys.stderr)
         return ""
     finally:
         for fd in before + list(moved.values()):
             os.close(fd)
     said = ["network, mount and IPC namespaces of its own (loopback only)"]
+    PRIVATE_TMP = bool(temps)
     if temps:
         said.append(f"a private {', '.join(temps)} of {disk_mib()} MiB")
     if masked:

@@ -495,7 +495,7 @@ def grade(submission, steps=None, jobs=None, found=None, budget=None, checkpoint
             pending.put(None)
             collector.join()
     finally:
-        contain.kill_uid(sandbox.student_uid())  # nothing of the student's outlives its grading
+        contain.end_of_grading(sandbox.student_uid())  # nothing of the student's outlives its grading
         shutil.rmtree(parent, ignore_errors=True)
     report.seconds = time.monotonic() - started
     return report

@@ -787,3 +787,72 @@ def test_what_a_program_leaves_behind_writes_into_valgrinds_report_is_thrown_awa
     where = valgrind_report(leaky, [str(leaky / "leaks"), "leave-a-child"], linger=1.5)  # it has written by then
     found = memcheck.read(where)
     assert found.complete and any("definitely lost" in p for p in memcheck.problems(found))
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_valgrind_sees_no_descriptor_of_the_graders(leaky):
+    """Its reports reach it under its own descriptors: its log lists none of
+    them as the program's ("Open file descriptor 4: .../memcheck-....xml
+    <inherited from parent>" in every starter's feedback, issue 15)."""
+    where = valgrind_report(leaky, [str(leaky / "leaks")])
+    log = Path(where.log).read_text()
+    assert "FILE DESCRIPTORS: 3 open (3 std)" in log and "inherited from parent" not in log, log
+
+
+def test_where_namespaces_are_not_allowed_the_grading_says_so(tmp_path, world):
+    """A container that refuses namespaces (SOCKLAB_NO_SEAL=1 plays it): the
+    grading works, student code still runs as a uid of its own, and the report
+    says which isolation there was."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "grader", "check", "01", "--submission", str(honest(tmp_path, "sub")), "--out", str(out)]
+    done = subprocess.run(command, cwd=KIT, env=world.env(SOCKLAB_VALGRIND="0", SOCKLAB_NO_SEAL="1"), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results["score"] == CLIENT.points
+    assert "no namespaces" in results["output"] and uids_of(results["output"])
+
+
+ROLLBACK = """import os, sys
+sys.path.insert(0, sys.argv[1])
+from grader import contain
+namespaces = lambda: [os.readlink(f"/proc/self/ns/{ns}") for ns in ("net", "mnt", "ipc")]
+before = namespaces()
+def no_loopback():
+    raise OSError(1, "no loopback here")
+contain._loopback_up = no_loopback
+said = contain.seal(keep=[sys.argv[1]], hide=contain.kit_secrets())
+print(repr(said), namespaces() == before, contain.PRIVATE_TMP, bool(os.listdir(sys.argv[1] + "/solutions")))
+"""
+
+
+def test_namespaces_half_set_up_are_left_whole():
+    """A machine that allows the namespaces but not a step of their setup:
+    the grader is back where it was (its network, its /tmp, the kit as it
+    is), graded without namespaces, and says so."""
+    done = subprocess.run([sys.executable, "-c", ROLLBACK, str(KIT)], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["''", "True", "False", "True"], done.stdout + done.stderr
+    assert "namespaces could not be set up (" in done.stderr
+
+
+# === What is copied of a submission ============================================
+
+
+def test_special_files_and_hard_links_in_a_submission_are_not_copied(tmp_path, world):
+    """An archive unpacked as root can hold a FIFO (copying it would wait
+    forever), a device (copying /dev/zero would fill the disk) and a hard
+    link to a file only root may read (root would copy its content)."""
+    submission = honest(tmp_path, "sub")
+    folder = submission / CLIENT.folder
+    os.mkfifo(folder / "pipe")
+    os.mknod(folder / "zero", 0o666 | stat.S_IFCHR, os.makedev(1, 5))
+    os.link(world.secret_file, folder / "shadow")
+    show = "client: client.c\n\t-cat shadow\n\t@echo 'warning: this line puts make's output in the report'\n\t"
+    (folder / "Makefile").write_text((folder / "Makefile").read_text().replace("client: client.c\n\t", show))
+    started = time.monotonic()
+    done = grade_alone(submission, tmp_path / "out", world, timeout=120)
+    assert time.monotonic() - started < 60, "the copy took too long"
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    build = results["tests"][0]["output"]
+    assert "pipe (a FIFO (named pipe))" in build and "zero (a device)" in build and "shadow (a hard link" in build, build
+    assert results["score"] == CLIENT.points, done.stdout[-3000:]
+    no_secrets({**reports_of(tmp_path / "out"), "console": done.stdout}, world)
