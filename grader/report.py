@@ -18,6 +18,35 @@ def test_number(o):
     return f"{o.step.number}.{o.index}"
 
 
+# === Checks not run ============================================================
+# A check that could not run here (REMOTE: grader/remote.py; a memory check
+# without valgrind: Trial.not_run) carries its reason in Outcome.extra["skipped"].
+# It counts neither as passed nor as failed: it is worth 0 and its step's points
+# are shared among the checks that ran (runner.score). Every report says so.
+
+COUNTS_AS = "a skipped check counts neither as passed nor as failed: its step's points are shared among the checks that ran"
+
+
+def skipped(outcomes):
+    return [o for o in outcomes if o.extra.get("skipped")]
+
+
+def not_run(outcomes):
+    """Which checks were not run, and why: one phrase a reason, e.g. "memory
+    check (valgrind) was not run: valgrind is off (VALGRIND=0); VALGRIND=1 runs it"."""
+    reasons = {}
+    for o in skipped(outcomes):
+        reasons.setdefault(o.extra["skipped"], []).append(o)
+    phrases = []
+    for reason, group in reasons.items():
+        names = list(dict.fromkeys(o.name for o in group))
+        what = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        steps = len({o.step.folder for o in group})
+        where = f" (in {steps} steps)" if steps > 1 else ""
+        phrases.append(f"{what}{where} {'was' if len(group) == 1 else 'were'} not run: {reason}")
+    return phrases
+
+
 # === Gradescope ================================================================
 
 
@@ -33,12 +62,14 @@ def gradescope(report):
             "tags": [o.step.folder],
         }
         for o in report.outcomes
-        if not o.extra.get("skipped")  # REMOTE: not run here, neither passed nor failed (grader/remote.py)
+        if not o.extra.get("skipped")  # not run here: worth 0, and said in "output"
     ]
+    missing = "; ".join(not_run(report.outcomes))
     return {
         "score": report.score,
         "execution_time": round(report.seconds, 2),
         "output": f"socklab: {report.score:g} / {report.max_score:g} points. Isolation: {report.isolation}."
+        + (f" Skipped: {missing} ({COUNTS_AS})." if missing else "")
         + "".join(f"\n{said}" for said in (report.found, report.absent) if said),
         "tests": tests,
     }
@@ -66,7 +97,7 @@ def xml_text(text):
 
 
 def junit_kind(o):
-    """skipped (not run here: REMOTE), passed, error (the check broke in the
+    """skipped (not run here: REMOTE, a memory check without valgrind), passed, error (the check broke in the
     grader, not in the student's program) or failure."""
     if o.extra.get("skipped"):
         return "skipped"
@@ -193,18 +224,19 @@ def console(report, details=True, stream=sys.stdout, most=None):
                     say(style.dim("       ") + line)
                 if o.hint:
                     say(f"       more help: make hint STEP={step.number:02d}  (hint {o.hint} helps here)")
-        for reason in dict.fromkeys(o.extra["skipped"] for o in outcomes if o.extra.get("skipped")):
-            say(style.dim(f"  ({reason})"))
-        hidden = sum(not o.passed and not o.extra.get("skipped") for o in outcomes) - explained
+        for phrase in not_run(outcomes) if len(report.steps) > 1 else ():  # one step: the closing line says it
+            say(style.dim(f"  ({phrase})"))
+        hidden = sum(o.failed for o in outcomes) - explained
         if details and hidden > 0:
             say(style.dim(f"  ({hidden} more failure(s) not explained here: make check STEP={step.number:02d} explains each)"))
     passed = sum(o.passed for o in report.outcomes)
-    skipped = sum(bool(o.extra.get("skipped")) for o in report.outcomes)
-    failed = len(report.outcomes) - passed - skipped
+    failed = sum(o.failed for o in report.outcomes)
+    left_out = skipped(report.outcomes)
     say()
-    if skipped:
-        say(style("33", f"{skipped} skipped") + ": not run against a remote server; they count neither as passed nor as failed")
-    which = " (of the checks that ran)" if skipped else ""
+    if left_out:
+        say(style("33", f"{len(left_out)} skipped") + ": " + "; ".join(not_run(left_out)))
+        say(style.dim(f"({COUNTS_AS})"))
+    which = " (of the checks that ran)" if left_out else ""
     say(style.bold(f"Score: {report.score:g} / {report.max_score:g}{which}") + f"   ({report.seconds:.1f} s)")
     return passed, failed
 
@@ -223,7 +255,7 @@ def bar(fraction, width, stream, style):
 
 def step_states(report):
     """[(step, state, points, max)] with state "done", "current", "started" or
-    "not started". done: every check passes. not started: it scores 0 (the
+    "not started". done: every check that ran passes. not started: it scores 0 (the
     starter does), or there is no folder. current: the first step that is not
     done and has work in it (points); "started": the later ones with points."""
     rows, current = [], None
@@ -231,7 +263,7 @@ def step_states(report):
         outcomes = report.of_step(step)
         got = round(sum(o.score for o in outcomes), 2)
         top = round(sum(o.max_score for o in outcomes), 2) or step.points
-        if outcomes and all(o.passed for o in outcomes):
+        if outcomes and not any(o.failed for o in outcomes) and any(o.passed for o in outcomes):
             state = "done"
         elif got > 0 and current is None:
             state = current = "current"
@@ -260,7 +292,9 @@ def progress(report, stream=sys.stdout):
     say()
     say(style.bold("Progress") + f"  {bar(report.score / (report.max_score or 1), 30, stream, style)}  {report.score:g} / {report.max_score:g} points")
     for step, state, got, top in rows:
-        say(f"  {step.folder:<18} {paint[state](f'{state:<12}')} {got:5g} / {top:<3g} {bar(got / (top or 1), 10, stream, style)}")
+        left_out = len(skipped(report.of_step(step)))
+        unchecked = style("33", f"  ({left_out} not run)") if left_out else ""
+        say(f"  {step.folder:<18} {paint[state](f'{state:<12}')} {got:5g} / {top:<3g} {bar(got / (top or 1), 10, stream, style)}{unchecked}")
     step = next_step(rows)
     if step is None:
         say(style.good("Every step is done. Well played!"))

@@ -17,6 +17,7 @@ ESCAPES = {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x00: "\\0", 0x5C: "\\\\", 0x2
 # private and unassigned code points, line and paragraph separators.
 HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 NOT_PLAIN = re.compile(r"[^\x20-\x5b\x5d-\x7e]")  # all but printable ASCII without the backslash
+NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")  # all but printable ASCII, the backslash included
 
 
 def escape(data):
@@ -32,16 +33,19 @@ def escape(data):
     return "".join(out)
 
 
-def readable(data):
+def readable(data, escaped=False):
     """Bytes (or a str) as one line of text: valid UTF-8 kept, except the
     characters of HIDDEN; those, invalid bytes, '\\' and the ASCII controls
-    escaped as in a C string ('\\n', '\\x1b', '\\xc2\\x9b' for U+009B)."""
+    escaped as in a C string ('\\n', '\\x1b', '\\xc2\\x9b' for U+009B).
+    escaped: the text is escaped already (step 05's unit cases print their
+    strings C-escaped): its backslashes are kept as they are, not doubled."""
     if isinstance(data, str):
         try:
             data = data.encode("utf-8", "surrogateescape")
         except UnicodeEncodeError:  # a lone surrogate not from surrogateescape: shown as its bytes
             data = data.encode("utf-8", "surrogatepass")
-    return NOT_PLAIN.sub(_escape_char, data.decode("utf-8", "surrogateescape"))
+    pattern = NOT_PRINTABLE if escaped else NOT_PLAIN
+    return pattern.sub(_escape_char, data.decode("utf-8", "surrogateescape"))
 
 
 def _escape_char(match):

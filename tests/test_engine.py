@@ -375,6 +375,12 @@ def test_readable_keeps_utf8_text_and_escapes_the_rest(data, shown):
     assert text.readable(data) == shown
 
 
+def test_readable_keeps_the_escapes_of_text_escaped_already():
+    """Step 05's unit cases print their strings C-escaped: shown once, not
+    twice ("ello\\nworld", not "ello\\\\nworld"); raw controls still escaped."""
+    assert text.readable(b'got "ello\\nworld" \x1b[2J', escaped=True) == 'got "ello\\nworld" \\x1b[2J'
+
+
 def test_show_still_escapes_every_byte_on_the_wire():
     assert text.show("‘é’".encode()) == '"\\xe2\\x80\\x98\\xc3\\xa9\\xe2\\x80\\x99"'
 
@@ -437,6 +443,30 @@ def test_memcheck_reports_leak_invalid_write_and_open_socket(tmp_path):
     assert "definitely lost" in problems
     assert "client connection(s) still open at exit" in problems
     assert memcheck.problems(memcheck.read(where), allow_sockets=True) != []
+    # The verdict quotes valgrind's own counts (its text summary would say the same)
+    message, _ = memcheck.verdict(memcheck.read(where))
+    assert message.startswith("valgrind: ERROR SUMMARY: 2 errors from 2 contexts; definitely lost: 64 bytes in 1 block;"), message
+    assert "2 client connections still open at exit" in message
+    text_mode = subprocess.run(["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect", binary], capture_output=True, text=True, timeout=120)
+    assert "ERROR SUMMARY: 2 errors from 2 contexts" in text_mode.stderr
+    # It finished its report: nothing of its log is shown, not even the grader's descriptors it inherited
+    assert memcheck.read(where).complete and memcheck.last_words(where) == []
+
+
+def test_valgrinds_last_words_leave_out_the_descriptors_it_inherited(tmp_path):
+    where = memcheck.Files(str(tmp_path / "m.xml"), str(tmp_path / "m.log"))
+    Path(where.xml).write_text("<valgrindoutput><status><state>RUNNING</state></status>")  # killed before its summary
+    Path(where.log).write_text(
+        "==2== Memcheck, a memory error detector\n==2== Command: ./server 4242\n==2== \n"
+        "==2== FILE DESCRIPTORS: 5 open (3 std) at exit.\n"
+        "==2== Open file descriptor 4: /tmp/socklab-grade-x/memcheck-1.xml\n==2==    <inherited from parent>\n==2== \n"
+        "==2== Open AF_INET socket 5: 0.0.0.0:4242 <-> unbound\n==2==    at 0x4: socket (syscall-template.S:120)\n==2== \n"
+        "valgrind: the 'impossible' happened: out of memory\n"
+    )
+    said = memcheck.last_words(where)
+    assert said == ["valgrind: the 'impossible' happened: out of memory"], said
+    Path(where.xml).write_text("<valgrindoutput><status><state>FINISHED</state></status></valgrindoutput>")
+    assert memcheck.last_words(where) == []
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 step: 01-client
 bug: copies with fwrite() to stdout and never calls fflush(), so on a pipe the bytes wait in stdio's buffer until exit.
 fails: prints data as it arrives, before the server closes
+cause: fflush(stdout)
 */
 /* A careful client: connect to HOST PORT, copy every byte to stdout until EOF. */
 #define _POSIX_C_SOURCE 200809L

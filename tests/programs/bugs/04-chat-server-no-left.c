@@ -3,6 +3,7 @@ step: 04-chat-server
 bug: never prints `Client IP:PORT left` when a client leaves
 fails: logs Client IP:PORT left when the client closes, then greets the next one waiting
 also: survives a client that resets while text is typed to it | memory check (valgrind)
+cause: Client IP:PORT left
 */
 /*
  * chat-server.c -- socklab step 04: talk with one client at a time.

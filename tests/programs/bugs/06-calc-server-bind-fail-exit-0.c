@@ -2,6 +2,7 @@
 step: 06-calc-server
 bug: exits 0 when the port cannot be bound
 fails: port already in use: message and exit 1
+cause: when bind() fails
 */
 /*
  * calc-server.c -- a standalone WP/1 server (one file: its own line reader,
