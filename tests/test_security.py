@@ -644,7 +644,7 @@ def read_back(tmp_path, data, steps=(CLIENT, SERVER)):
 
 
 def scores(data):
-    return {s.folder: sum(t["score"] for t in data["tests"] if s.folder in t["tags"]) for s in (CLIENT, SERVER)}
+    return {s.folder: round(sum(t["score"] for t in data["tests"] if s.folder in t["tags"]), 2) for s in (CLIENT, SERVER)}
 
 
 def test_a_true_report_is_read_back_as_it_is(tmp_path):
@@ -846,7 +846,7 @@ def test_special_files_and_hard_links_in_a_submission_are_not_copied(tmp_path, w
     os.mkfifo(folder / "pipe")
     os.mknod(folder / "zero", 0o666 | stat.S_IFCHR, os.makedev(1, 5))
     os.link(world.secret_file, folder / "shadow")
-    show = "client: client.c\n\t-cat shadow\n\t@echo 'warning: this line puts make's output in the report'\n\t"
+    show = "client: client.c\n\t-cat shadow\n\t@echo 'warning: this line shows the output of make in the report'\n\t"
     (folder / "Makefile").write_text((folder / "Makefile").read_text().replace("client: client.c\n\t", show))
     started = time.monotonic()
     done = grade_alone(submission, tmp_path / "out", world, timeout=120)
