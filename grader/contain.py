@@ -250,7 +250,7 @@ def private_scratch(prefix="socklab-grade-"):
 
 
 @functools.lru_cache(maxsize=None)
-def evidence_folder(scratch):
+def grader_folder(scratch):
     """The grader's own folder for a scratch work folder: the one beside it
     (private_scratch), or, for a scratch folder made otherwise (a test), a
     new private one. No student uid can enter it."""

@@ -124,7 +124,7 @@ class Run(sandbox.Program):
         self.valgrind_files = None
         self.no_valgrind = valgrind and without_valgrind(argv[0])
         if valgrind and not self.no_valgrind:
-            self.valgrind_files = memcheck.files(trial.evidence, sandbox.limits_of(limits)["nofile"])
+            self.valgrind_files = memcheck.files(trial.own_files, sandbox.limits_of(limits)["nofile"])
             argv = memcheck.command(self.valgrind_files) + list(argv)
             limits = {**(limits or {}), "as": None, "cpu": 300}
         pipes = self.valgrind_files.pipes if self.valgrind_files else None
@@ -451,7 +451,7 @@ class Trial:
         self.programs = []  # shown in the failure report
         self.conns = []  # the grader's connections to the student's programs (evidence)
         self.closers = []  # everything to close or kill when the check ends
-        self.evidence = contain.evidence_folder(str(scratch))  # valgrind's reports: out of the student's reach
+        self.own_files = contain.grader_folder(str(scratch))  # valgrind's reports: out of the student's reach
         self.env = contain.student_env(self.folder)
         self.lock = threading.Lock()
         self.skipped = None  # why what this check judges could not be judged here (see not_run)

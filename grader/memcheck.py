@@ -90,7 +90,7 @@ class Files:
 
 
 def files(folder, nofile):
-    """Two new files in folder (the grader's own, see contain.evidence_folder)
+    """Two new files in folder (the grader's own, see contain.grader_folder)
     for a program whose open-file limit is nofile."""
     xml_fd, xml = tempfile.mkstemp(prefix="memcheck-", suffix=".xml", dir=folder)
     log_fd, log = tempfile.mkstemp(prefix="memcheck-", suffix=".log", dir=folder)

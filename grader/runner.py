@@ -265,7 +265,7 @@ def note_of(folder):
     its own folder beside the scratch copy (contain.private_scratch), where
     no program of the student's can put anything, nor a link to /etc/shadow."""
     folder = Path(folder)
-    return Path(contain.evidence_folder(str(folder.parent))) / f"{folder.name}{NOTE}"
+    return Path(contain.grader_folder(str(folder.parent))) / f"{folder.name}{NOTE}"
 
 
 def notes(folder):

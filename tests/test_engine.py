@@ -433,7 +433,7 @@ def test_memcheck_reports_leak_invalid_write_and_open_socket(tmp_path):
         }
         """,
     )
-    where = memcheck.files(contain.evidence_folder(str(tmp_path)), sandbox.DEFAULT_LIMITS["nofile"])
+    where = memcheck.files(contain.grader_folder(str(tmp_path)), sandbox.DEFAULT_LIMITS["nofile"])
     program = sandbox.Program(memcheck.command(where) + [binary], tmp_path, limits={"as": None}, pipes=where.pipes)
     where.started()
     assert program.wait(60) is not None

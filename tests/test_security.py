@@ -738,7 +738,7 @@ def valgrind_report(folder, program, nofile=1024, linger=0.0):
     seconds before what it left behind is killed."""
     from grader import contain, memcheck, sandbox
 
-    where = memcheck.files(contain.evidence_folder(str(folder)), nofile)
+    where = memcheck.files(contain.grader_folder(str(folder)), nofile)
     run = sandbox.Program(memcheck.command(where) + program, folder, limits={"as": None}, pipes=where.pipes)
     where.started()
     assert run.wait(60) is not None
