@@ -1,4 +1,4 @@
-"""The reports of SPEC §4 (Gradescope's results.json, JUnit XML) and the console table."""
+"""The reports of SPEC §4 (Gradescope's results.json, PrairieLearn's, JUnit XML) and the console table."""
 
 import json
 import os
@@ -73,6 +73,66 @@ def gradescope(report):
         + "".join(f"\n{said}" for said in (report.found, report.absent) if said),
         "tests": tests,
     }
+
+
+# === PrairieLearn ==============================================================
+# The external grader's results.json, as PrairieLearn reads it
+# (https://prairielearn.readthedocs.io/en/latest/externalGrading/, "Grading
+# results"): score from 0 to 1; gradable false when the submission could not be
+# graded at all (no points, no attempt used; format_errors says why); tests with
+# name, points, max_points, message, output. The file must stay under 1 MB
+# (PrairieLearn's grader host refuses a larger one and the student sees an error).
+
+PRAIRIELEARN_LIMIT = 900_000  # bytes of results.json: 1 MiB is refused, with a margin
+
+
+def verdict(o):
+    """A check's outcome in one line: "passed", or its verdict (failure_message)."""
+    return "passed" if o.passed else failure_message(o)
+
+
+def clip(text, limit):
+    """text cut to about limit characters, its head and tail kept, with a note saying so."""
+    if len(text) <= limit:
+        return text
+    half = max(limit // 2, 1)
+    return f"{text[:half]}\n... ({len(text) - 2 * half} characters left out here: PrairieLearn takes at most 1 MB of results) ...\n{text[-half:]}"
+
+
+def prairielearn(report, limit=PRAIRIELEARN_LIMIT):
+    """PrairieLearn's results, every output cut short enough that the whole
+    file stays under limit bytes (ASCII JSON: one character is one byte)."""
+    graded = [o for o in report.outcomes if not o.extra.get("skipped")]
+    builds = [o for o in graded if o.index == 0]
+    gradable = any(o.passed for o in builds)
+    summary = "\n".join(
+        f"{step.folder:<20} {sum(o.score for o in report.of_step(step)):g} / {sum(o.max_score for o in report.of_step(step)):g}"
+        for step in report.steps
+    )
+    cap = 64 * 1024  # characters of one output; shrunk until the whole file fits
+    while True:
+        result = {
+            "gradable": gradable,
+            "score": round(report.score / report.max_score, 4) if report.max_score else 0.0,
+            "message": f"socklab: {report.score:g} / {report.max_score:g} points"
+            + ("" if gradable else ": nothing could be graded, no step built (see the errors below)"),
+            "output": clip(f"{summary}\nIsolation: {report.isolation}.", cap),
+            "tests": [
+                {
+                    "name": test_name(o),
+                    "points": o.score,
+                    "max_points": o.max_score,
+                    "message": clip(verdict(o), min(cap, 1000)),
+                    "output": clip(o.output, cap),
+                }
+                for o in graded
+            ],
+        }
+        if not gradable:
+            result["format_errors"] = [clip(f"{o.step.folder}: {o.output}", cap) for o in builds]
+        if len(json.dumps(result, indent=1)) <= limit or cap <= 16:
+            return result
+        cap //= 4
 
 
 # === JUnit =====================================================================
@@ -163,10 +223,13 @@ def replace_file(path, data):
     os.replace(partial, path)
 
 
-def write(report, out):
+RESULTS = {"gradescope": gradescope, "autolab": gradescope, "prairielearn": prairielearn}  # --format: results.json's shape
+
+
+def write(report, out, fmt="gradescope"):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    replace_file(out / "results.json", (json.dumps(gradescope(report), indent=2) + "\n").encode())
+    replace_file(out / "results.json", (json.dumps(RESULTS[fmt](report), indent=1 if fmt == "prairielearn" else 2) + "\n").encode())
     replace_file(out / "junit.xml", junit(report) + b"\n")
     return out
 

@@ -119,18 +119,22 @@ def test_kill_reaches_children_that_called_setsid(tmp_path, mode):
     deadline = time.monotonic() + 10
     out = program.stdout.wait_for(lambda d: d.count(b"\n") >= 3, deadline)
     # Inside a PID namespace the printed pids are the namespace's; find them from outside.
-    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and os.path.exists(f"/proc/{p}/exe") and safe_exe(p) == binary]
+    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and runs(p, binary)]
     assert out.count(b"\n") == 3 and len(pids) >= 7
     program.kill()
     time.sleep(0.1)
     assert alive(pids) == []
 
 
-def safe_exe(pid):
+def runs(pid, binary):
+    """True if process pid runs that file. By inode, not by the link's text:
+    seen from a chroot, the program's own mount namespace (--mount-proc) names
+    its file from the machine's root, not the chroot's."""
     try:
-        return os.readlink(f"/proc/{pid}/exe")
+        found, wanted = os.stat(f"/proc/{pid}/exe"), os.stat(binary)
     except OSError:
-        return None
+        return False
+    return (found.st_dev, found.st_ino) == (wanted.st_dev, wanted.st_ino)
 
 
 def test_output_is_capped_keeping_head_and_tail(tmp_path, mode):

@@ -1,5 +1,6 @@
 """The student handout and the Gradescope autograder: what goes in, what stays
-out, and that each works where it lands."""
+out, and that the handout works where it lands (the Gradescope zip, in
+Gradescope's own layout: tests/test_platforms.py)."""
 
 import json
 import os
@@ -87,22 +88,6 @@ def test_handout_grades_its_starters(tmp_path):
     assert refused.returncode != 0 and "handout" in refused.stderr
 
 
-def run_autograder(tmp_path, submission=None, **env):
-    root = tmp_path / "autograder"
-    source = root / "source"
-    source.mkdir(parents=True)
-    with zipfile.ZipFile(KIT / "dist" / "gradescope-autograder.zip") as z:
-        z.extractall(source)
-    os.chmod(source / "run_autograder", 0o755)
-    (root / "submission").mkdir()
-    for folder in submission or ():
-        subprocess.run(["cp", "-r", str(KIT / "solutions" / folder), str(root / "submission")], check=True)
-    env = dict(os.environ, AUTOGRADER_ROOT=str(root), SOCKLAB_VALGRIND="0", **env)
-    done = subprocess.run([str(source / "run_autograder")], env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0
-    return json.loads((root / "results" / "results.json").read_text())
-
-
 def test_gradescope_zip_layout():
     archive = build("gradescope")
     with zipfile.ZipFile(archive) as z:
@@ -111,18 +96,5 @@ def test_gradescope_zip_layout():
     assert "setup.sh" in names and "run_autograder" in names
     assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
     assert "grader/__main__.py" in names and "steps/common/socklab.c" in names
+    assert "tools/setup" in names and "tools/platform.sh" in names  # run_autograder's helpers
     assert not [n for n in names if n.startswith(("solutions/", "tests/"))]
-
-
-def test_gradescope_grades_a_submission(tmp_path):
-    build("gradescope")
-    results = run_autograder(tmp_path, ["01-client"])
-    step01 = [t for t in results["tests"] if "01-client" in t["tags"]]
-    assert step01 and all(t["status"] == "passed" for t in step01)
-    assert results["score"] == registry.find("01").points
-
-
-def test_gradescope_reports_even_when_the_grader_breaks(tmp_path):
-    build("gradescope")
-    results = run_autograder(tmp_path, PYTHON="/bin/false")
-    assert results["score"] == 0 and "before writing its report" in results["output"]

@@ -105,7 +105,8 @@ def parse_cases(output):
             cases.append((current, False, message))
             current = None
         elif current is not None and "[   LINE   ]" not in line:
-            line = line.replace("[  ERROR   ] --- ", "").removeprefix("ERROR: ")
+            line = line.replace("[  ERROR   ] --- ", "")
+            line = line[len("ERROR: "):] if line.startswith("ERROR: ") else line
             if line.startswith("Test failed with exception:"):
                 line = "it crashed: " + line.split(":", 1)[1].strip() + " (an invalid memory access: a write past a buffer, a NULL pointer?)"
             message.append(line)
@@ -274,7 +275,9 @@ def echoed(t, conn, line, pieces=1, pause=0.05, expect=None):
     """Send line (its ending included); the echo must be expect (default: the
     line with a plain "\\n")."""
     conn.send(line, pieces=pieces, pause=pause)
-    conn.expect(expect if expect is not None else line.rstrip(b"\n").removesuffix(b"\r") + b"\n")
+    body = line.rstrip(b"\n")
+    body = body[:-1] if body.endswith(b"\r") else body  # str.removesuffix: Python 3.9
+    conn.expect(expect if expect is not None else body + b"\n")
 
 
 def expect_silence(t, conn, seconds, why):
