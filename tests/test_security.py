@@ -264,6 +264,19 @@ except OSError:
 for line in open("/proc/net/dev").read().splitlines()[2:]:
     if line.split(":")[0].strip() != "lo":
         print("SEES interface", line.split(":")[0].strip())
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+    try:
+        if os.stat(f"/proc/{{pid}}").st_uid == os.getuid():
+            continue  # its own processes are its own
+        open(f"/proc/{{pid}}/mem", "rb").close()
+        print("READ memory of process", pid)
+    except OSError:
+        pass
+    if libc.ptrace(16, pid, None, None) == 0:  # PTRACE_ATTACH
+        print("REACHED process", pid, "with ptrace")
+        libc.ptrace(17, pid, None, None)  # PTRACE_DETACH
 wrote = 0
 try:
     while wrote < 3 * {DISK_MIB}:
@@ -295,11 +308,16 @@ kill -9 -1
 
 def spy_said(text):
     """The spy's own account: which attacks worked, and its figures."""
-    assert "PROBES DONE" in text, "the spy's attacks did not all run:\n" + text[-3000:]
-    worked = [line.strip() for line in text.splitlines() if any(w in line for w in SUCCESS_WORDS) and "probe" not in line]
+    assert "WROTE" in text and "FORKED" in text, "the spy's disk and process attacks did not run:\n" + text[-3000:]
     wrote = max([int(n) for n in re.findall(r"WROTE (\d+) MiB", text)] or [0])
     forked = max([int(n) for n in re.findall(r"FORKED (\d+)", text)] or [0])
-    return worked, wrote, forked
+    return attacks_that_worked(text), wrote, forked
+
+
+def attacks_that_worked(text):
+    """The lines where an attack says it worked (it ran to its end: PROBES DONE)."""
+    assert "PROBES DONE" in text, "the attacks did not all run:\n" + text[-3000:]
+    return [line.strip() for line in text.splitlines() if any(w in line for w in SUCCESS_WORDS) and "probe" not in line]
 
 
 def no_secrets(texts, world):
@@ -537,7 +555,7 @@ def test_two_gradings_at_once_cannot_touch_each_other(tmp_path, world):
     victim_results = json.loads((tmp_path / "out-victim" / "results.json").read_text())
     assert victim_results["score"] == CLIENT.points, outputs[1][-3000:]
     attack = json.loads((tmp_path / "out-attacker" / "results.json").read_text())["tests"][0]["output"]
-    assert spy_said(attack)[0] == []
+    assert attacks_that_worked(attack) == []
     mine, theirs = (uids_of(json.dumps(json.loads((tmp_path / f"out-{w}" / "results.json").read_text()))) for w in ("attacker", "victim"))
     assert mine and theirs and not mine & theirs, f"both gradings ran as uid {mine}"
     world.check_untouched()
