@@ -130,8 +130,26 @@ def grade_student(student, steps, budget, jobs_inside, isolation_said, hide):
     """Grade one student in a grader process of its own (root, sealed; the
     student's code as a uid of its own); fills student."""
     started = time.monotonic()
-    uid, lock = contain.take_uid() if os.geteuid() == 0 else (None, None)
-    staged, copy, out = stage(student)
+    uid, lock, staged = None, None, None
+    try:
+        uid, lock = contain.take_uid() if os.geteuid() == 0 else (None, None)
+        staged, copy, out = stage(student)
+        run_grader(student, steps, budget, jobs_inside, hide, uid, copy, out)
+    finally:
+        contain.end_of_grading(uid)
+        if lock is not None:
+            os.close(lock)
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
+    student.seconds = time.monotonic() - started
+    if student.verdict:
+        _write_placeholder(student, steps, isolation_said)
+    _tally(student, steps)
+
+
+def run_grader(student, steps, budget, jobs_inside, hide, uid, copy, out):
+    """The student's grader, on their staged copy: its console goes to their
+    feedback.txt, its report (checked) to their results.json."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")  # the feedback so far survives a grading stopped by the budget
     env.pop("SOCKLAB_HINT_STATE", None)
     env.pop("SOCKLAB_STUDENT_UID", None)
@@ -148,38 +166,28 @@ def grade_student(student, steps, budget, jobs_inside, isolation_said, hide):
         command += ["--hide", path]
     student.out.mkdir(parents=True, exist_ok=True)
     console = student.out / "feedback.txt"
-    try:
-        with open(console, "wb") as sink:
-            child = subprocess.Popen(
-                command, cwd=registry.KIT, env=env, stdin=subprocess.DEVNULL,
-                stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-            try:
-                child.wait(budget)
-            except subprocess.TimeoutExpired:
-                student.verdict = f"stopped after its time budget of {budget} s: the steps not graded by then count 0"
-                _kill(child)
-        _cap(console)
-        if student.verdict:
-            with open(console, "a") as sink:
-                sink.write(f"\nsocklab: {student.verdict}\n")
-        results = read_report(out / "results.json", steps)
-        if results is not None:
-            write_json(student.out / "results.json", results)
-            junit = contain.read_own(out / "junit.xml", REPORT_LIMIT)
-            if junit is not None:
-                (student.out / "junit.xml").write_bytes(junit)
-        elif not student.verdict:
-            student.verdict = f"the grader wrote no report (exit status {child.returncode}); see feedback.txt"
-    finally:
-        contain.end_of_grading(uid)
-        if lock is not None:
-            os.close(lock)
-        shutil.rmtree(staged, ignore_errors=True)
-    student.seconds = time.monotonic() - started
+    with open(console, "wb") as sink:
+        child = subprocess.Popen(
+            command, cwd=registry.KIT, env=env, stdin=subprocess.DEVNULL,
+            stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            child.wait(budget)
+        except subprocess.TimeoutExpired:
+            student.verdict = f"stopped after its time budget of {budget} s: the steps not graded by then count 0"
+            _kill(child)
+    _cap(console)
     if student.verdict:
-        _write_placeholder(student, steps, isolation_said)
-    _tally(student, steps)
+        with open(console, "a") as sink:
+            sink.write(f"\nsocklab: {student.verdict}\n")
+    results = read_report(out / "results.json", steps)
+    if results is not None:
+        write_json(student.out / "results.json", results)
+        junit = contain.read_own(out / "junit.xml", REPORT_LIMIT)
+        if junit is not None:
+            (student.out / "junit.xml").write_bytes(junit)
+    elif not student.verdict:
+        student.verdict = f"the grader wrote no report (exit status {child.returncode}); see feedback.txt"
 
 
 # === What comes back ===========================================================
