@@ -181,28 +181,21 @@ def fingerprint(*folders):
 
 def processes_with(token, wait=5.0):
     """Processes whose command line holds token, once those ending have ended."""
-    deadline = time.monotonic() + wait
-    while True:
-        found = []
-        for entry in os.listdir("/proc"):
-            try:
-                if entry.isdigit() and token in Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace"):
-                    found.append(entry)
-            except OSError:
-                pass
-        if not found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.2)
+    return processes(lambda pid: token in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"), wait)
 
 
 def processes_of(uids, wait=5.0):
     """Processes still running as one of these uids."""
+    return processes(lambda pid: os.stat(f"/proc/{pid}").st_uid in uids, wait)
+
+
+def processes(matches, wait):
     deadline = time.monotonic() + wait
     while True:
         found = []
         for entry in os.listdir("/proc"):
             try:
-                if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid in uids:
+                if entry.isdigit() and matches(entry):
                     found.append(entry)
             except OSError:
                 pass
