@@ -94,14 +94,28 @@ def start_program(argv, limits, keep_fds, pipes=()):
         for number, write_end in pipes:
             os.dup2(write_end, number)  # inheritable: the program (valgrind) writes there
             os.close(write_end)
+        path = on_path(argv[0])  # found while we may still read our own interpreter's modules
         if limits.get("uid") is not None:  # the grader is root: the program is not
             os.setgroups([])
             os.setgid(limits["uid"])
             os.setuid(limits["uid"])
-        os.execvp(argv[0], argv)
+        os.execv(path, argv)
     except OSError as e:
         os.write(err_w, str(e.errno or 1).encode())
     os._exit(127)
+
+
+def on_path(name):
+    """The program name names, searched in PATH as execvp would. Done here,
+    before the program's uid is taken: execvp's own search imports a module,
+    which that uid may not be able to read (an interpreter in root's home)."""
+    if "/" in name:
+        return name
+    for folder in (os.environ.get("PATH") or os.defpath).split(":"):
+        path = os.path.join(folder or ".", name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return name
 
 
 def descendants():
