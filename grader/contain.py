@@ -20,10 +20,12 @@ Without root (a student's laptop, a TA's shell), none of this applies: the
 student's code runs as the person grading, who owns nothing else to protect.
 """
 
+import atexit
 import ctypes
 import fcntl
 import functools
 import os
+import shutil
 import socket
 import stat
 import struct
@@ -253,7 +255,7 @@ def private_scratch(prefix="socklab-grade-"):
 def grader_folder(scratch):
     """The grader's own folder for a scratch work folder: the one beside it
     (private_scratch), or, for a scratch folder made otherwise (a test), a
-    new private one. No student uid can enter it."""
+    new private one, removed when the grader ends. No student uid can enter it."""
     own = os.path.join(os.path.dirname(os.path.abspath(scratch)), "grader")
     try:
         st = os.lstat(own)
@@ -261,7 +263,9 @@ def grader_folder(scratch):
             return own
     except OSError:
         pass
-    return tempfile.mkdtemp(prefix="socklab-grader-")
+    made = tempfile.mkdtemp(prefix="socklab-grader-")
+    atexit.register(shutil.rmtree, made, True)
+    return made
 
 
 def hand_over(path, uid=None):

@@ -451,10 +451,14 @@ class Trial:
         self.programs = []  # shown in the failure report
         self.conns = []  # the grader's connections to the student's programs (evidence)
         self.closers = []  # everything to close or kill when the check ends
-        self.own_files = contain.grader_folder(str(scratch))  # valgrind's reports: out of the student's reach
         self.env = contain.student_env(self.folder)
         self.lock = threading.Lock()
         self.skipped = None  # why what this check judges could not be judged here (see not_run)
+
+    @property
+    def own_files(self):
+        """The grader's folder for valgrind's reports: out of the student's reach."""
+        return contain.grader_folder(str(self.scratch))
 
     def within(self, seconds=None):
         return seconds * TIMEOUT_SCALE if seconds else self.timeout
