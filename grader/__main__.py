@@ -17,7 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import classroom, registry, report, runner
+from . import classroom, contain, registry, report, runner
 
 HINT_STATE = Path(os.environ.get("SOCKLAB_HINT_STATE") or registry.KIT / ".socklab-hints")
 
@@ -42,6 +42,7 @@ def grade(args):
         except ValueError as e:
             sys.exit(f"socklab: {e}")
     else:
+        seal(submission, Path(args.out), args.hide)
         # A report after each step: a grading killed by a platform's time limit
         # still leaves one that counts the steps graded so far (runner.partial).
         checkpoint = lambda so_far: report.write(so_far, args.out, args.format)
@@ -57,6 +58,16 @@ def grade(args):
         scores = {step.folder: round(sum(o.score for o in result.of_step(step)), 2) for step in result.steps}
         print(json.dumps({"scores": scores}))
     return failed
+
+
+def seal(submission, out, hidden):
+    """As root: the grading goes into namespaces of its own (contain.seal),
+    where the kit's answers, and a class's other students, are out of sight."""
+    if os.geteuid() != 0:
+        return
+    out.mkdir(parents=True, exist_ok=True)  # made now: a folder made later would be on the private /tmp
+    python = [sys.prefix, sys.base_prefix, os.path.dirname(sys.executable)]
+    contain.seal(keep=[registry.KIT, submission, out.resolve(), *python], hide=contain.kit_secrets() + list(hidden or []))
 
 
 def hint(args):
@@ -102,6 +113,7 @@ def main(argv=None):
         p.add_argument("--quiet", action="store_true", help="no failure details on the console")
         p.add_argument("--all-details", action="store_true", help="explain every failure, not two a step")
         p.add_argument("--found", default=None, help=argparse.SUPPRESS)  # a class grading: where the step folders were found
+        p.add_argument("--hide", action="append", help=argparse.SUPPRESS)  # a class: the class folder, OUT (contain.seal)
         p.add_argument("--format", choices=sorted(report.RESULTS), default="gradescope",
                        help="results.json in Gradescope's shape (autolab: the same, and the last line is Autolab's "
                             "{\"scores\": {...}}) or PrairieLearn's")  # fmt: skip

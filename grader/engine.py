@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cpu, diagnoses, memcheck, net, sandbox
+from . import contain, cpu, diagnoses, memcheck, net, sandbox
 from .diagnoses import status_hint  # noqa: F401 (the checks use it)
 from .net import CheckFailed
 from .text import show, lines_of, first_difference, readable
@@ -40,7 +40,6 @@ TIMEOUT_SCALE = cpu.SHARE.scale  # 2 with half a CPU; SOCKLAB_TIMEOUT_SCALE over
 VALGRIND_SLOWDOWN = 2  # deadlines of a check that runs under valgrind are this much longer (its start-up: about 1 s)
 ENDING_GRACE = 0.1  # seconds a failed check's programs may take to end on their own before they are judged
 BUSY_STATES = ("R", "D")  # /proc states of a process not asleep in a call: running or waiting for a CPU, or for the disk
-PASSED_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 
 
 def sanitized():
@@ -125,10 +124,15 @@ class Run(sandbox.Program):
         self.valgrind_files = None
         self.no_valgrind = valgrind and without_valgrind(argv[0])
         if valgrind and not self.no_valgrind:
-            self.valgrind_files = memcheck.files(trial.scratch)
+            self.valgrind_files = memcheck.files(trial.own_files, sandbox.limits_of(limits)["nofile"])
             argv = memcheck.command(self.valgrind_files) + list(argv)
             limits = {**(limits or {}), "as": None, "cpu": 300}
-        super().__init__(argv, cwd, limits=limits, stdin=stdin, env=trial.env, label=self.shown)
+        pipes = self.valgrind_files.pipes if self.valgrind_files else None
+        try:
+            super().__init__(argv, cwd, limits=limits, stdin=stdin, env=trial.env, label=self.shown, pipes=pipes)
+        finally:
+            if self.valgrind_files:
+                self.valgrind_files.started()
         self.final = None  # how it ended, seen just before the grader's cleanup
         self.typed = bytearray()  # everything typed at its stdin
         self.signals_sent = set()  # the signals the grader sent it
@@ -447,9 +451,14 @@ class Trial:
         self.programs = []  # shown in the failure report
         self.conns = []  # the grader's connections to the student's programs (evidence)
         self.closers = []  # everything to close or kill when the check ends
-        self.env = {k: v for k, v in os.environ.items() if k in PASSED_ENV or k.startswith("LC_")}
+        self.env = contain.student_env(self.folder)
         self.lock = threading.Lock()
         self.skipped = None  # why what this check judges could not be judged here (see not_run)
+
+    @property
+    def own_files(self):
+        """The grader's folder for valgrind's reports: out of the student's reach."""
+        return contain.grader_folder(str(self.scratch))
 
     def within(self, seconds=None):
         return seconds * TIMEOUT_SCALE if seconds else self.timeout

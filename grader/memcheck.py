@@ -4,16 +4,26 @@ Memory errors and leaks come from the XML report; descriptors still open at
 exit come from the text log (valgrind 3.19 writes them only there). A verdict
 quotes valgrind's own counts: its ERROR SUMMARY (errors from contexts) and its
 LEAK SUMMARY (bytes in blocks).
+
+Both are files of the grader's, in a folder only root (or the user grading)
+can enter: valgrind, which is the student's program, never opens them. It
+writes to two pipes the launcher copies into them while the program runs
+(--xml-fd, --log-fd; see the launcher's pipe= option), numbered just under
+the program's open-file limit, where valgrind keeps its own descriptors and
+refuses the program's write() and close(). A report that holds more than
+valgrind writes (a second document, a comment, a processing instruction)
+is not believed: the check fails, and says why.
 """
 
 import os
 import re
+import resource
 import shutil
+import stat
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from . import sandbox
 from .text import plural
 
 # What fails the memory check. Leaks "still reachable" at exit do not: memory a
@@ -52,37 +62,50 @@ def skipped_because(path=None):
 
 
 def is_native(path):
-    """True for an ELF binary (C, C++...): those run under valgrind."""
+    """True for an ELF binary (C, C++...): those run under valgrind. Only a
+    regular file is opened (never a FIFO, which would block, nor a device)."""
     try:
-        with open(path, "rb") as f:
-            return f.read(4) == b"\x7fELF"
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError:
         return False
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and os.read(fd, 4) == b"\x7fELF"
+    finally:
+        os.close(fd)
 
 
 @dataclass
 class Files:
     xml: str
     log: str
+    pipes: dict = field(default_factory=dict)  # descriptor number in the program -> our file's descriptor, until started
+
+    def started(self):
+        """The program holds the files now (its launcher does): ours are closed."""
+        for fd in self.pipes.values():
+            os.close(fd)
+        self.pipes = {}
 
 
-def files(folder):
-    handle, xml = tempfile.mkstemp(prefix="memcheck-", suffix=".xml", dir=folder)
-    handle2, log = tempfile.mkstemp(prefix="memcheck-", suffix=".log", dir=folder)
-    for fd in (handle, handle2):
-        if sandbox.student_uid() is not None:  # valgrind runs as the student uid
-            os.fchown(fd, sandbox.student_uid(), sandbox.student_uid())
-        os.close(fd)
-    return Files(xml, log)
+def files(folder, nofile):
+    """Two new files in folder (the grader's own, see contain.grader_folder)
+    for a program whose open-file limit is nofile."""
+    xml_fd, xml = tempfile.mkstemp(prefix="memcheck-", suffix=".xml", dir=folder)
+    log_fd, log = tempfile.mkstemp(prefix="memcheck-", suffix=".log", dir=folder)
+    top = min(nofile or 1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    return Files(xml, log, {top - 2: xml_fd, top - 1: log_fd})
 
 
 def command(where):
+    xml_fd, log_fd = sorted(where.pipes)
     return [
         "valgrind",
         "--tool=memcheck",
         "--xml=yes",
-        f"--xml-file={where.xml}",
-        f"--log-file={where.log}",
+        f"--xml-fd={xml_fd}",
+        f"--log-fd={log_fd}",
         "--leak-check=full",
         "--show-leak-kinds=definite,indirect",
         "--errors-for-leak-kinds=definite,indirect",
@@ -112,12 +135,19 @@ class Findings:
     errors: list = field(default_factory=list)
     open_fds: list = field(default_factory=list)  # (description, stack lines)
     complete: bool = True  # valgrind finished its report (it was not killed first)
+    forged: bool = False  # the report holds more than valgrind writes
+
+
+class NotValgrinds(ET.ParseError):
+    """valgrind's report holds what valgrind never writes."""
 
 
 def read(where):
     found = Findings()
     try:
-        root = ET.parse(where.xml).getroot()
+        root = parse(where.xml)
+    except NotValgrinds:
+        found.complete, found.forged, root = False, True, None
     except (ET.ParseError, OSError):
         found.complete = False
         root = None
@@ -132,6 +162,28 @@ def read(where):
     except OSError:
         pass
     return found
+
+
+def parse(path):
+    """The root of valgrind's XML report: ParseError if it is cut short (the
+    program was killed), NotValgrinds if it holds anything valgrind does not
+    write (a second report, a comment, a processing instruction), which only
+    a program forging it would add."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data.count(b"<valgrindoutput>") > 1:
+        raise NotValgrinds("more than one report")
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True, insert_pis=True))
+    try:
+        parser.feed(data)
+        root = parser.close()
+    except ET.ParseError as error:
+        if "junk after document element" in str(error):
+            raise NotValgrinds(str(error)) from None
+        raise
+    if root.tag != "valgrindoutput" or any(not isinstance(node.tag, str) for node in root.iter()):
+        raise NotValgrinds("not valgrind's own report")
+    return root
 
 
 def parse_error(node, counts=None):
@@ -218,9 +270,14 @@ def problems(found, allow_sockets=False, port=None):
         for description, stack in leaked[:5]:
             lines.append(f"      {description}")
             lines += [f"        {row}" for row in stack[:4]]
-    if not found.complete:
+    if found.forged:
+        lines.append(f"  {FORGED}")
+    elif not found.complete:
         lines.append("  valgrind's report is incomplete: your program was killed before valgrind could finish")
     return lines
+
+
+FORGED = "valgrind's report holds more than valgrind wrote (your program wrote into valgrind's own output): it is not believed"
 
 
 def verdict(found, allow_sockets=False, port=None):
@@ -230,7 +287,9 @@ def verdict(found, allow_sockets=False, port=None):
     said = summary(found) if errors else []
     if leaked:
         said.append(f"{plural(len(leaked), 'client connection')} still open at exit")
-    if not found.complete:
+    if found.forged:
+        said.append(FORGED)
+    elif not found.complete:
         said.append("its report is incomplete (your program was killed before valgrind could finish)")
     if not said:
         return None

@@ -11,12 +11,13 @@ import os
 import random
 import select
 import socket
+import stat
 import struct
 import tempfile
 import time
 from pathlib import Path
 
-from .text import show, first_difference, plural
+from .text import show, first_difference
 
 
 class CheckFailed(Exception):
@@ -187,34 +188,55 @@ def port_is_idle(port):
         probe.close()
 
 
-def lock_dir():
-    """The folder of port locks, shared by every user of the machine (sticky and
-    world-writable like /tmp); a per-user one if another user's is unusable."""
-    shared = LOCK_DIR
+def lock_dir(shared=True):
+    """The folder of port locks: LOCK_DIR, shared by every grader of the
+    machine (sticky and writable by all, like /tmp) if it is a real folder,
+    never a link, that root or we own; else a private one of ours. Someone
+    who made LOCK_DIR first, or a link to /etc in its place, gets nothing."""
+    if shared:
+        try:
+            os.mkdir(LOCK_DIR)
+            fd = os.open(LOCK_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            os.fchmod(fd, 0o1777)  # mkdir's mode is cut by the umask
+            os.close(fd)
+        except OSError:
+            pass
+        st = _lstat(LOCK_DIR)
+        if st and stat.S_ISDIR(st.st_mode) and st.st_uid in (0, os.geteuid()) and st.st_mode & 0o1777 == 0o1777:
+            return LOCK_DIR
+    mine = LOCK_DIR.with_name(f"{LOCK_DIR.name}-{os.geteuid()}")
     try:
-        shared.mkdir(exist_ok=True)
-        if shared.stat().st_uid == os.geteuid():
-            os.chmod(shared, 0o1777)  # mkdir's mode is cut by the umask
+        os.mkdir(mine, 0o700)
     except OSError:
         pass
-    if os.access(shared, os.W_OK | os.X_OK):
-        return shared
-    mine = shared.with_name(f"{shared.name}-{os.geteuid()}")
-    mine.mkdir(mode=0o700, exist_ok=True)
-    return mine
+    st = _lstat(mine)
+    if st and stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o077:
+        return mine
+    return Path(tempfile.mkdtemp(prefix="socklab-ports-"))  # both names taken by someone else
+
+
+def _lstat(path):
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
 
 
 def take_lock(path):
-    """A file lock on path, or None if someone holds it (read access is enough)."""
+    """A file lock on path, or None if someone holds it (read access is
+    enough). Never through a link, never a FIFO (whose opening would block)
+    nor a device: only a regular file is locked."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
     except OSError:
         return None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         # Its holder may have unlinked it just before we locked it (release):
         # then the lock is only ours if the path still names this very file.
-        if os.stat(path).st_ino != os.fstat(fd).st_ino:
+        if os.lstat(path).st_ino != os.fstat(fd).st_ino:
             raise OSError("lock file replaced")
     except OSError:
         os.close(fd)
@@ -223,22 +245,24 @@ def take_lock(path):
 
 
 def free_port():
-    """A port nobody uses, locked against other graders on this machine."""
-    folder = lock_dir()
-    for _ in range(500):
-        port = random.randint(*PORT_RANGE)
-        if port in _handed_out:
-            continue
-        lock = take_lock(folder / f"{port}.lock")
-        if lock is None:
-            continue
-        if port_is_idle(port):
-            _handed_out.add(port)
-            reserved = Port(port)
-            reserved.lock, reserved.lock_path = lock, folder / f"{port}.lock"
-            return reserved
-        lock.close()
-    raise RuntimeError("no free TCP port found in 500 tries")
+    """A port nobody uses, locked against other graders on this machine (in
+    a private folder if the shared one gives none: filled by someone else)."""
+    for shared in (True, False):
+        folder = lock_dir(shared)
+        for _ in range(500):
+            port = random.randint(*PORT_RANGE)
+            if port in _handed_out:
+                continue
+            lock = take_lock(folder / f"{port}.lock")
+            if lock is None:
+                continue
+            if port_is_idle(port):
+                _handed_out.add(port)
+                reserved = Port(port)
+                reserved.lock, reserved.lock_path = lock, folder / f"{port}.lock"
+                return reserved
+            lock.close()
+    raise RuntimeError("no free TCP port found in 1000 tries")
 
 
 LISTEN = "0A"

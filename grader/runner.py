@@ -6,14 +6,13 @@ import queue
 import shutil
 import stat
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cpu, engine, registry, sandbox
+from . import contain, cpu, engine, registry, sandbox
 from .engine import Outcome
 from .text import lines_of, plural, readable
 
@@ -168,22 +167,29 @@ def copy_step(source, target, root=None):
     left out are listed in its NOTE file."""
     budget = [COPY_LIMIT]
     root = root or Path(source).parent
-    dropped, built = [], []
+    dropped, built, odd = [], [], []
 
     def ignore(folder, names):
         skipped = {n for n in names if n in SKIPPED_NAMES}
         for name in names:
             path = Path(folder) / name
+            st = path.lstat()
             if path.is_symlink() and not link_stays_inside(path, root):
                 skipped.add(name)
                 dropped.append(readable(f"{path.relative_to(source)} -> {os.readlink(path)}"))
-            elif path.is_file() and not path.is_symlink():
+            elif not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+                skipped.add(name)  # a FIFO would block the copy, a device would copy a disk
+                odd.append(f"{readable(str(path.relative_to(source)))} ({file_kind(st.st_mode)})")
+            elif stat.S_ISREG(st.st_mode) and st.st_nlink > 1 and not st.st_mode & stat.S_IROTH:
+                skipped.add(name)  # root reads it: a hard link to /etc/shadow in an archive unpacked as root
+                odd.append(f"{readable(str(path.relative_to(source)))} (a hard link to a file not every user may read)")
+            elif stat.S_ISREG(st.st_mode):
                 kind = built_kind(path)
                 if kind:
                     skipped.add(name)
                     built.append(f"{readable(str(path.relative_to(source)))} ({kind})")
                     continue
-                budget[0] -= path.stat().st_size
+                budget[0] -= st.st_size
                 if budget[0] < 0:
                     skipped.add(name)
         return skipped
@@ -197,6 +203,8 @@ def copy_step(source, target, root=None):
             "removed before the build: " + ", ".join(built) + " (the grader builds your source and never runs "
             "a program or object you committed; the handout's .gitignore keeps them out of git)"
         )
+    if odd:
+        said.append("not copied: " + ", ".join(odd) + " (only files, folders and links are)")
     if said:  # inside the copy: a class grading copies it twice
         (Path(target) / NOTE).write_text("\n".join(said))
 
@@ -228,27 +236,61 @@ def built_kind(path):
     return None
 
 
+def file_kind(mode):
+    """What a file that is not a regular file is, in words."""
+    for test, kind in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device"), (stat.S_ISDIR, "a folder"), (stat.S_ISLNK, "a symbolic link")):  # fmt: skip
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def link_on_the_way(submission, root):
+    """The first symbolic link from the submission down to the folder of its
+    step folders (a steps/ that is a link to the kit's solutions, or to
+    another student's folder), or None: such a root is never followed."""
+    path = Path(submission)
+    for part in Path(root).relative_to(submission).parts:
+        path = path / part
+        if path.is_symlink():
+            return path
+    return None
+
+
 NOTE = ".socklab-note"  # what the copy of a step folder left out, for its build report
 
 
 def note_of(folder):
-    """Where the copy says that a step folder was left out (beside it)."""
+    """Where the grader keeps what it has to say of a step folder's copy: in
+    its own folder beside the scratch copy (contain.private_scratch), where
+    no program of the student's can put anything, nor a link to /etc/shadow."""
     folder = Path(folder)
-    return folder.parent / f".{folder.name}{NOTE}"
+    return Path(contain.grader_folder(str(folder.parent))) / f"{folder.name}{NOTE}"
 
 
 def notes(folder):
-    return "".join(p.read_text() + "\n" for p in (note_of(folder), Path(folder) / NOTE) if p.is_file())
+    said = contain.read_own(note_of(folder))
+    return said.decode("utf-8", "replace") + "\n" if said else ""
 
 
 # === Build =====================================================================
 
 
-def copy_submission(root, scratch):
+def copy_submission(root, scratch, submission=None):
     """Copy every step folder of the submission (a later step may build with an
     earlier one's files: 06 with 05's frame.c), and the kit's own common/
-    library beside them: the grader trusts the kit's copy, not the student's."""
+    library beside them: the grader trusts the kit's copy, not the student's.
+    Nothing is copied through a link (see link_on_the_way). What the copies
+    left out (copy_step's NOTE, also that of a class's staged copy) moves to
+    the grader's own folder (note_of) before any code of the student's runs."""
+    link = link_on_the_way(submission, root) if submission else None
     for step in registry.STEPS:
+        if link is not None:
+            note_of(scratch / step.folder).write_text(
+                f"the step folders are in {readable(str(link.relative_to(submission)))}, a symbolic link (to "
+                f"{readable(os.readlink(link))}): the grader does not follow links; put the step folders in a real folder"
+            )
+            continue
         if (root / step.folder).is_symlink():  # never followed: it could be the kit's solutions
             note_of(scratch / step.folder).write_text(
                 f"{step.folder} is a symbolic link (to {os.readlink(root / step.folder)}), not a folder: "
@@ -256,6 +298,11 @@ def copy_submission(root, scratch):
             )
         elif (root / step.folder).is_dir():
             copy_step(root / step.folder, scratch / step.folder, root)
+            said = contain.read_own(scratch / step.folder / NOTE)
+            if said:
+                note_of(scratch / step.folder).write_bytes(said)
+            if os.path.lexists(scratch / step.folder / NOTE):
+                os.unlink(scratch / step.folder / NOTE)
     shutil.copytree(COMMON, scratch / "common")
 
 
@@ -300,6 +347,11 @@ def build(step, scratch, absent=""):
         outcome.verdict = f"make {status}"
         outcome.output = note + f"{outcome.verdict}; its output:\n" + make_output(log)
         return outcome, None
+    odd = {b: file_kind(mode) for b, mode in ((b, mode_of(folder / b)) for b in step.binaries) if mode and not stat.S_ISREG(mode)}
+    if odd:  # a FIFO would block whoever opens it: never run, never read
+        outcome.verdict = "make succeeded but left " + ", ".join(f"{b} as {kind}" for b, kind in odd.items()) + ", not a program"
+        outcome.output = note + outcome.verdict + " (the Makefile must build an executable file: a compiled program, or a script with a #! line)"
+        return outcome, None
     missing = [b for b in step.binaries if not os.access(folder / b, os.X_OK)]
     if missing:
         there = [b for b in missing if (folder / b).is_file()]
@@ -319,6 +371,14 @@ def make_output(log):
     """make's output in a report: indented and escaped like a program's output
     (see text.lines_of), so that no line of it can pass for a line of the report."""
     return "\n".join("      " + line for line in lines_of(log, limit=60))
+
+
+def mode_of(path):
+    """The mode of what path names (links followed), or None if nothing."""
+    try:
+        return os.stat(path).st_mode
+    except OSError:
+        return None
 
 
 # === Grade =====================================================================
@@ -409,11 +469,11 @@ def grade(submission, steps=None, jobs=None, found=None, budget=None, checkpoint
                 except OSError as e:  # the final report is written anyway
                     print(f"socklab: could not write the report so far: {e}", file=sys.stderr)
 
-    with tempfile.TemporaryDirectory(prefix="socklab-grade-", dir=sandbox.scratch_parent()) as scratch:
+    parent, scratch, _ = contain.private_scratch()
+    try:
         scratch = Path(scratch)
         report.scratch = str(scratch)
-        os.chmod(scratch, 0o755)
-        copy_submission(root, scratch)
+        copy_submission(root, scratch, Path(submission))
         sandbox.hand_over(scratch)
         pending = queue.Queue()  # (step, [build Outcome, then an Outcome or a Future per check]), then None
         collector = threading.Thread(target=collect, args=(pending,))
@@ -438,5 +498,8 @@ def grade(submission, steps=None, jobs=None, found=None, budget=None, checkpoint
         finally:
             pending.put(None)
             collector.join()
+    finally:
+        contain.end_of_grading(sandbox.student_uid())  # nothing of the student's outlives its grading
+        shutil.rmtree(parent, ignore_errors=True)
     report.seconds = time.monotonic() - started
     return report

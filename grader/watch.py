@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import registry, report, runner, sandbox
+from . import contain, registry, report, runner
 
 POLL_EVERY = 0.5  # seconds between two looks at the files' times (polling)
 QUIET = 0.3  # a save is over once nothing changed for this long (editors write in bursts)
@@ -193,7 +193,7 @@ def main(step, submission, hint_state, poll=False, out=sys.stdout):
     if not folder.is_dir():
         sys.exit(f"watch: no folder {folder}")
     # Everything the checks write goes to one scratch folder, removed on the way out.
-    scratch = tempfile.mkdtemp(prefix="socklab-watch-", dir=sandbox.scratch_parent())
+    scratch = tempfile.mkdtemp(prefix="socklab-watch-", dir=contain.scratch_base())
     os.chmod(scratch, 0o755)
     tempfile.tempdir = scratch
     style = report.Style(out)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import KIT
-from grader import memcheck, net, registry, runner, sandbox, text
+from grader import contain, memcheck, net, registry, runner, sandbox, text
 from grader.engine import Outcome
 
 @pytest.fixture
@@ -437,8 +437,9 @@ def test_memcheck_reports_leak_invalid_write_and_open_socket(tmp_path):
         }
         """,
     )
-    where = memcheck.files(tmp_path)
-    program = sandbox.Program(memcheck.command(where) + [binary], tmp_path, limits={"as": None})
+    where = memcheck.files(contain.grader_folder(str(tmp_path)), sandbox.DEFAULT_LIMITS["nofile"])
+    program = sandbox.Program(memcheck.command(where) + [binary], tmp_path, limits={"as": None}, pipes=where.pipes)
+    where.started()
     assert program.wait(60) is not None
     program.kill()
     problems = "\n".join(memcheck.problems(memcheck.read(where)))
