@@ -147,6 +147,14 @@ def grade_student(student, steps, budget, jobs_inside, isolation_said, hide):
     _tally(student, steps)
 
 
+def inner_budget(budget, steps):
+    """The student's grader stops starting checks early enough that those
+    running can end within the class budget (a check's own limit is its
+    step's budget): it finishes by itself, and the hard stop at the class
+    budget is only the backstop (what was graded by then counts anyway)."""
+    return max(budget / 2, budget - 2 * max(step.budget for step in steps))
+
+
 def run_grader(student, steps, budget, jobs_inside, hide, uid, copy, out):
     """The student's grader, on their staged copy: its console goes to their
     feedback.txt, its report (checked) to their results.json."""
@@ -161,6 +169,7 @@ def run_grader(student, steps, budget, jobs_inside, hide, uid, copy, out):
     ]  # fmt: skip
     for step in steps:
         command += ["--step", step.folder]
+    command += ["--budget", f"{inner_budget(budget, steps):g}"]
     command.append(f"--found={runner.locate(student.source)[1]}")  # the staged copy holds the step folders only
     for path in hide:
         command += ["--hide", path]
@@ -174,7 +183,7 @@ def run_grader(student, steps, budget, jobs_inside, hide, uid, copy, out):
         try:
             child.wait(budget)
         except subprocess.TimeoutExpired:
-            student.verdict = f"stopped after its time budget of {budget} s: the steps not graded by then count 0"
+            student.verdict = f"stopped after its time budget of {budget:g} s: the steps graded by then count, the others 0"
             _kill(child)
     _cap(console)
     if student.verdict:
