@@ -1,14 +1,17 @@
 """Checks that every step's binary shares: SPEC §2, "Common rules"."""
 
+import contextlib
+import ctypes
 import errno
 import functools
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
-from .. import sandbox
+from .. import net, sandbox
 from ..engine import CheckFailed
 from ..net import ipv6_loopback_works  # noqa: F401 (the steps' checks use it)
 from ..net import ANY_ADDRESSES
@@ -16,8 +19,26 @@ from ..text import show
 
 # A PORT must be plain decimal from 1 to 65535: no sign, no spaces, no hex.
 BAD_PORTS = ("0", "65536", "-1", "+80", "0x50", "", " 80", "80a", "99999999999999999999")
+EDGE_PORTS = (1, 65535)  # both ends of the range: accepted
 REFUSED = os.strerror(errno.ECONNREFUSED)
 IN_USE = os.strerror(errno.EADDRINUSE)
+DENIED = os.strerror(errno.EACCES)
+RESET = os.strerror(errno.ECONNRESET)
+RANGE_HINT = "PORT is any plain decimal number from 1 to 65535, both ends included: refuse only value < 1 or value > 65535"
+
+
+@functools.lru_cache(maxsize=None)
+def reasons():
+    """Every text gai_strerror() and strerror() can give: one of them is the
+    reason a message about a failed lookup or connection must carry."""
+    texts = {os.strerror(n) for n in range(1, 134)}
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gai_strerror.restype = ctypes.c_char_p
+        texts |= {libc.gai_strerror(code).decode() for code in [*range(-1, -13, -1), *range(-100, -106, -1)]}
+    except (OSError, AttributeError):
+        texts |= {"Name or service not known", "Temporary failure in name resolution", "No address associated with hostname"}
+    return sorted(t for t in texts if t and not t.startswith("Unknown error"))
 
 
 def client_bad_args(host="127.0.0.1"):
@@ -99,7 +120,19 @@ def expect_unknown_host(t):
         client = t.run_command([*prefix, str(t.folder / t.step.binary), host, "4242"])
     client.expect_exit(1)
     client.expect_stderr_mentions(host, "4242")
+    expect_reason(t, client, "gai_strerror(code) for getaddrinfo's code (strerror(errno) for EAI_SYSTEM)")
     client.expect_no_stdout()
+
+
+def expect_reason(t, program, how):
+    """The program's message must carry the reason in the system's words."""
+    err = program.stderr.data().decode("utf-8", "replace")
+    if not any(reason in err for reason in reasons()):
+        raise CheckFailed(
+            "your program's message on stderr does not say why (no gai_strerror or strerror text in it)",
+            [("stderr", show(program.stderr.data()))],
+            hint=f"end the message with the reason in the system's words: {how}",
+        )
 
 
 def expect_port_in_use(t):
@@ -122,3 +155,140 @@ def expect_every_address(t, server):
             "your server listens on one address only, not on every local address",
             hint="bind to INADDR_ANY (or in6addr_any), or getaddrinfo with AI_PASSIVE and a NULL host",
         )
+
+
+# === Both ends of the port range ================================================
+
+
+@contextlib.contextmanager
+def edge_port(t, port):
+    """The grader's lock on a port outside the range free_port() hands out
+    (1, 65535), held for the block: two checks never use it at once."""
+    path = net.lock_dir() / f"{port}.lock"
+    deadline = time.monotonic() + t.within() * 4
+    lock = net.take_lock(path)
+    while lock is None:
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"the grader could not reserve port {port}: another grading held it for {t.within() * 4:g} s")
+        time.sleep(0.05)
+        lock = net.take_lock(path)
+    try:
+        yield port
+    finally:
+        lock.close()
+
+
+def expect_client_edge_ports(t, session, stdin=None):
+    """The client accepts PORT 1 and 65535: session(client, conn) goes through
+    there (where the grader can listen on that port), or the client is refused
+    by the system; never a usage error."""
+    for port in EDGE_PORTS:
+        with edge_port(t, port):
+            try:
+                server = t.serve(port=port)
+            except OSError as e:
+                if net.listeners(port):
+                    t.log("note", f"port {port} is taken by another program here ({e.strerror}): skipped")
+                    continue
+                t.log("note", f"the grader cannot listen on port {port} here ({e.strerror}): your client must be refused there")
+                client = t.run("127.0.0.1", str(port), stdin=stdin, valgrind=False)
+                with t.hint(RANGE_HINT):
+                    client.expect_exit(1)
+                client.expect_stderr_mentions(str(port), REFUSED)
+                continue
+            try:
+                client = t.run("127.0.0.1", str(port), stdin=stdin, valgrind=False)
+                with t.hint(RANGE_HINT):
+                    conn = server.accept(client)
+                session(client, conn)
+                conn.reset()  # no TIME_WAIT left on the port: the next check binds it at once
+            finally:
+                server.close()
+            client.kill()
+
+
+def expect_server_edge_ports(t, session, stdin=None):
+    """The server accepts PORT 1 and 65535: it listens there and session(conn)
+    goes through, or the system refuses the port (a message naming it and the
+    reason, exit 1: port 1 is privileged, or in use); never a usage error."""
+    for port in EDGE_PORTS:
+        with edge_port(t, port):
+            server = t.run(port, stdin=stdin, valgrind=False)
+            try:
+                t.wait_listening(server, port)
+            except CheckFailed:
+                status = server.poll()
+                err = server.stderr.data().decode("utf-8", "replace")
+                if not (status and status.code == 1 and str(port) in err and (DENIED in err or IN_USE in err)):
+                    raise CheckFailed(
+                        f"with the port {port} your server {status or 'did not listen'}; expected it to listen on that port",
+                        [("stderr", show(server.stderr.data()))],
+                        hint=RANGE_HINT,
+                    )
+                t.log("note", f"the system refused port {port} to your server, and it said so: fine")
+                server.kill()
+                continue
+            try:
+                session(t.connect(port))
+            finally:
+                server.kill()
+
+
+# === Host names with several addresses ==========================================
+
+MULTI_HOST = "multi.socklab.test"
+
+
+@functools.lru_cache(maxsize=None)
+def private_hosts_prefix():
+    """A command that runs a program with a file bind-mounted over /etc/hosts
+    (a mount namespace of its own): `PREFIX HOSTS_FILE PROGRAM ARGS...`; None
+    where this machine cannot (no unshare, namespaces not allowed)."""
+    if not shutil.which("unshare"):
+        return None
+    mount = ("sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"')
+    with tempfile.NamedTemporaryFile("w", suffix=".hosts") as probe:
+        probe.write("127.0.0.1 localhost\n")
+        probe.flush()
+        for unshare in (("unshare", "--mount"), ("unshare", "--user", "--map-root-user", "--mount")):
+            try:
+                done = subprocess.run(unshare + mount + (probe.name, "true"), capture_output=True, timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                continue
+            if done.returncode == 0:
+                return unshare + mount
+    return None
+
+
+def run_with_hosts(t, hosts, *args, stdin=None):
+    """The step's binary with args, where /etc/hosts holds the lines hosts (for
+    that program only); None where this machine cannot arrange it."""
+    handle, path = tempfile.mkstemp(prefix="hosts-", dir=t.scratch)
+    with os.fdopen(handle, "w") as f:
+        f.write(hosts)
+    os.chmod(path, 0o644)
+    argv = [str(t.folder / t.step.binary), *args]
+    if sandbox.student_uid() is not None:  # root: the launcher mounts it, then drops to the student uid
+        return t.run_command(argv, stdin=stdin, limits={"hosts": path})
+    prefix = private_hosts_prefix()
+    return t.run_command([*prefix, path, *argv], stdin=stdin) if prefix else None
+
+
+def expect_tries_each_address(t, stdin=None):
+    """HOST names two addresses, the first refuses: the client must go on to
+    the second (where the grader listens), as getaddrinfo's list is meant."""
+    server = t.serve("127.0.0.2")
+    holder = t.hold(socket.socket())
+    try:
+        holder.bind(("127.0.0.1", server.port))  # bound, never listening: refused
+    except OSError:
+        pass  # someone holds that port on 127.0.0.1 already, and does not listen there either
+    hosts = f"127.0.0.1 localhost\n127.0.0.1 {MULTI_HOST}\n127.0.0.2 {MULTI_HOST}\n"
+    client = run_with_hosts(t, hosts, MULTI_HOST, str(server.port), stdin=stdin)
+    if client is None:
+        t.log("note", "skipped here: this machine cannot give a program a private /etc/hosts (unshare --mount)")
+        return None, None
+    t.log("note", f"{MULTI_HOST} resolves to 127.0.0.1 (nothing listens on port {server.port} there: refused), then 127.0.0.2 (the grader's server)")
+    with t.hint("connect() to the first address failed: go on with the next one getaddrinfo gave (ai_next) until one connects"):
+        conn = server.accept(client)
+    return client, conn
