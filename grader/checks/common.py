@@ -147,6 +147,37 @@ def expect_port_in_use(t):
     server.expect_stderr_mentions(str(port), IN_USE)
 
 
+def address(conn):
+    """The grader's end of a connection as a server must print it: IP:PORT,
+    an IPv6 address in brackets, an IPv4-mapped one in its IPv4 form."""
+    ip = conn.local_ip
+    if ip.startswith("::ffff:") and "." in ip:
+        ip = ip[len("::ffff:") :]
+    return f"[{ip}]:{conn.local_port}" if ":" in ip else f"{ip}:{conn.local_port}"
+
+
+def listens_on_ipv6(server):
+    """True if the started server has an IPv6 listening socket (dual-stack, or v6 beside v4)."""
+    return any(len(a) == 32 for a in getattr(server, "addresses", ())) and ipv6_loopback_works()
+
+
+def expect_ipv6_logged(t, server, logged):
+    """A server that listens on IPv6 too (welcome, not required) logs an IPv6
+    client as [IP]:PORT and an IPv4 one (mapped, ::ffff:a.b.c.d, on a
+    dual-stack socket) as IP:PORT; logged(conn) expects the line for conn."""
+    hosts = ["::1", "127.0.0.1"]
+    if not listens_on_ipv6(server):
+        t.log("note", "your server listens on IPv4 only (IPv6 is welcome, not required): an IPv4 client only")
+        hosts.remove("::1")
+    for host in hosts:
+        try:
+            logged(t.connect(server.port, host))
+        except CheckFailed as failure:
+            if "::" in dict(failure.evidence).get("printed", ""):  # the address is there, in another form
+                failure.hint = "print an IPv6 address in brackets, [::1]:PORT, and an IPv4-mapped one (::ffff:127.0.0.1) in its IPv4 form, 127.0.0.1:PORT (IN6_IS_ADDR_V4MAPPED)"
+            raise
+
+
 def expect_every_address(t, server):
     """The server (started with t.start_server) listens on every local address,
     not on one: INADDR_ANY (or in6addr_any), not 127.0.0.1."""

@@ -12,13 +12,14 @@ from . import common
 GREETING = b"Welcome to the server!\n"
 
 
-def greeted(t, server, host="127.0.0.1", bind=None, logged=True):
+def greeted(t, server, host="127.0.0.1", bind=None, logged=True, conn=None):
     """One client: it must get the greeting, see the server close, and be logged."""
-    conn = t.connect(server.port, host, bind=bind)
+    conn = conn or t.connect(server.port, host, bind=bind)
+    conn.who = common.address(conn)
     conn.expect(GREETING)
     conn.expect_closed()
     if logged:
-        server.expect_stdout_line(f"Got connection from {conn.local_ip}:{conn.local_port}")
+        server.expect_stdout_line(f"Got connection from {conn.who}")
     conn.close()
     return conn
 
@@ -30,7 +31,7 @@ def greets_and_logs(t):
     conn.expect(GREETING)
     conn.expect_closed()
     with t.hint("stdout holds only the `Got connection from IP:PORT` lines (and is flushed): banners and errors go to stderr"):
-        server.expect_stdout_line(f"Got connection from {conn.local_ip}:{conn.local_port}")
+        server.expect_stdout_line(f"Got connection from {common.address(conn)}")
 
 
 @check("listens on every local address", hint="1")
@@ -40,6 +41,27 @@ def every_address(t):
     # 127.0.0.2 and .3 are loopback too: the log must show the real client address.
     with t.hint("print the address accept() gave you (inet_ntop), not a fixed one"):
         greeted(t, server, host="127.0.0.2", bind="127.0.0.3")
+
+
+@check("logs an IPv6 client as [IP]:PORT, an IPv4 one as IP:PORT (a dual-stack server)", hint="2")
+def ipv6_logged(t):
+    server = t.start_server()
+    common.expect_ipv6_logged(t, server, lambda conn: greeted(t, server, conn=conn))
+
+
+@check("prints nothing on stdout but the Got connection lines", hint="2")
+def stdout_only_log(t):
+    server = t.start_server()
+    conns = [greeted(t, server, logged=False) for _ in range(3)]
+    server.stop(signal.SIGTERM)
+    expected = "".join(f"Got connection from {conn.who}\n" for conn in conns)
+    with t.hint("stdout holds the `Got connection from IP:PORT` lines and nothing else: anything more (a banner, a note per client, an error) goes to stderr"):
+        server.expect_stdout(expected, within=1)
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_server_edge_ports(t, lambda conn: greeted(t, None, logged=False, conn=conn))
 
 
 @check("serves 20 clients in a row", hint="3", remote=True)

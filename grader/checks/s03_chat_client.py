@@ -142,6 +142,23 @@ def connects_by_name_and_ipv6(t):
         client.expect_exit(0)
 
 
+@check("tries each address of a name in turn (the first one refuses)", hint="2")
+def tries_each_address(t):
+    client, conn = common.expect_tries_each_address(t, stdin="pipe")
+    if conn is not None:
+        conn.send(GREETING)
+        client.expect_stdout_next(GREETING)
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    def greeted(client, conn):
+        conn.send(GREETING)
+        client.expect_stdout_next(GREETING)
+
+    common.expect_client_edge_ports(t, greeted, stdin="pipe")
+
+
 @check("connection refused: message and exit 1")
 def refused(t):
     common.expect_refused(t)

@@ -370,6 +370,24 @@ def pipelined_then_gone(t, count=3000):
         served(t, server, "after clients that sent many lines and closed at once")
 
 
+@check("echoes every line of a client that half-closes, then closes the connection", hint="3", remote=True)
+def half_close(t):
+    server = t.start_server()
+    conn = connect(t, server)
+    echoed(t, conn, b"first\n")
+    conn.send(b"second\nthird\r\nan unterminated tail")
+    conn.shutdown_write()
+    with t.hint("read_line gives the lines already held, then LINE_EOF (the tail is dropped): then close the client's socket"):
+        conn.expect(b"second\nthird\n")
+        conn.expect_closed()
+    served(t, server, "after a client that half-closed")
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_server_edge_ports(t, lambda conn: echoed(t, conn, b"at the edge\n"))
+
+
 @check("port already in use: message and exit 1", hint="1")
 def port_in_use(t):
     common.expect_port_in_use(t)

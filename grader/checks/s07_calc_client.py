@@ -484,6 +484,18 @@ def reply_of_wrong_kind(t):
         client.expect_no_stdout()
 
 
+@check("tries each address of a name in turn (the first one refuses)")
+def tries_each_address(t):
+    client, conn = common.expect_tries_each_address(t, stdin="pipe")
+    if conn is not None:
+        exchange(t, client, conn, b"6*7", b"CALC:6*7", b"CALC:42", b"42")
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_client_edge_ports(t, lambda client, conn: exchange(t, client, conn, b"1+1", b"CALC:1+1", b"CALC:2", b"2"), stdin="pipe")
+
+
 @check("connection refused: message and exit 1")
 def refused(t):
     common.expect_refused(t)

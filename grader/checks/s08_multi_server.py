@@ -466,6 +466,11 @@ def every_address(t):
     common.expect_every_address(t, start(t))
 
 
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_server_edge_ports(t, lambda conn: wp1c.ask(t, conn, b"PING:at the edge"))
+
+
 @check("port already in use: message and exit 1")
 def port_in_use(t):
     common.expect_port_in_use(t)
