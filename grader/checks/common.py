@@ -6,6 +6,7 @@ import errno
 import functools
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -176,6 +177,31 @@ def expect_ipv6_logged(t, server, logged):
             if "::" in dict(failure.evidence).get("printed", ""):  # the address is there, in another form
                 failure.hint = "print an IPv6 address in brackets, [::1]:PORT, and an IPv4-mapped one (::ffff:127.0.0.1) in its IPv4 form, 127.0.0.1:PORT (IN6_IS_ADDR_V4MAPPED)"
             raise
+
+
+def expect_restart(t, server, session, start=None):
+    """Stopped (SIGTERM) while a client is connected, the server leaves its
+    side of that connection in TIME_WAIT; started again on the same port at
+    once, it must bind (SO_REUSEADDR) and serve: session(conn) goes through."""
+    start = start or (lambda port: t.start_server(port=port))
+    conn = t.connect(server.port)
+    session(conn)
+    server.stop(signal.SIGTERM)
+    conn.read_until(lambda pending: False, within=t.within(1))  # its end of the connection (the system closes it)
+    conn.close()
+    t.log("note", f"a client was connected when your server stopped: its side of that connection waits in TIME_WAIT; the grader starts your server again on port {server.port}")
+    with t.hint("set SO_REUSEADDR on the listening socket before bind(): without it, bind() fails while a connection of the last run waits in TIME_WAIT (listen_on() sets it)"):
+        again = start(server.port)
+    session(t.connect(again.port))
+
+
+def expect_stops_on_signals(t, session):
+    """SIGINT, then SIGTERM (each on a fresh server, after a session): it must
+    end (dying of the signal is fine)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        server = t.start_server()
+        session(t.connect(server.port))
+        server.stop(sig)
 
 
 def expect_every_address(t, server):

@@ -121,14 +121,18 @@ def exits_when_server_closes(t):
 
 @check("server resets the connection: message on stderr and exit 1", hint="3")
 def server_resets(t):
-    client, conn = chat(t)
-    conn.send(GREETING)
-    client.expect_stdout_next(GREETING)
-    conn.reset()
-    t.log("note", "the grader's server reset the connection (RST)")
-    with t.hint("recv() fails with ECONNRESET: say so on stderr and exit 1"):
-        client.expect_exit(1)
-    client.expect_stderr_message()
+    for after_input in (False, True):
+        client, conn = chat(t)
+        conn.send(GREETING)
+        client.expect_stdout_next(GREETING)
+        if after_input:
+            client.end_input()
+            conn.expect_closed()  # its half-close: it waits for the server now
+        conn.reset()
+        t.log("note", "the grader's server reset the connection (RST)" + (" after your client's end of input" if after_input else ""))
+        with t.hint("recv() fails with ECONNRESET: say so on stderr and exit 1"):
+            client.expect_exit(1)
+        client.expect_stderr_message()
 
 
 @check("connects to localhost by name and to ::1 (IPv6)", hint="2")

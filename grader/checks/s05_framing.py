@@ -52,7 +52,7 @@ def build_unit_tests(t):
             return None, (
                 f"no {name} in {t.step.folder}: the unit checks test your read_line and send_all in frame.c",
                 [],
-                "keep frame.h and frame.c (the API of SPEC 05-framing) in the step folder, whatever line-echo is written in",
+                "keep frame.h and frame.c (the API in the README of 05-framing) in the step folder, whatever line-echo is written in",
             )
     out = t.scratch / f"{t.folder.name}-unit-tests"
     out.mkdir(exist_ok=True)
@@ -74,7 +74,7 @@ def build_unit_tests(t):
     return None, (
         "your frame.c does not compile against the kit's unit tests" if status else "compiling the unit tests took too long",
         [("command", shown), ("compiler", "\n" + log.replace(str(t.folder) + "/", "").strip())],
-        "frame.c must implement frame.h's API exactly (SPEC 05-framing) and use recv() and send(); keep frame.h as given",
+        "frame.c must implement frame.h's API exactly (the README of 05-framing) and use recv() and send(); keep frame.h as given",
     )
 
 
@@ -381,6 +381,23 @@ def half_close(t):
         conn.expect(b"second\nthird\n")
         conn.expect_closed()
     served(t, server, "after a client that half-closed")
+
+
+@check("listens on every local address", hint="1")
+def every_address(t):
+    server = t.start_server()
+    common.expect_every_address(t, server)
+    echoed(t, t.connect(server.port, "127.0.0.2", bind="127.0.0.3"), b"from 127.0.0.3 to 127.0.0.2\n")
+
+
+@check("restarts on the same port right after serving", hint="1")
+def restarts_same_port(t):
+    common.expect_restart(t, t.start_server(), lambda conn: echoed(t, conn, b"before and after a restart\n"))
+
+
+@check("stops on SIGINT and SIGTERM")
+def stops_on_signals(t):
+    common.expect_stops_on_signals(t, lambda conn: echoed(t, conn, b"about to stop\n"))
 
 
 @check("accepts the ports 1 and 65535 (both ends of the range)")

@@ -484,6 +484,14 @@ def reply_of_wrong_kind(t):
         client.expect_no_stdout()
 
 
+@check("connects to localhost by name and to ::1 (IPv6)")
+def connects_by_name_and_ipv6(t):
+    for host in ["localhost"] + (["::1"] if common.ipv6_loopback_works() else []):
+        client, conn = session(t, host)
+        exchange(t, client, conn, b"6*7", b"CALC:6*7", b"CALC:42", b"42")
+        finish(t, client, conn)
+
+
 @check("tries each address of a name in turn (the first one refuses)")
 def tries_each_address(t):
     client, conn = common.expect_tries_each_address(t, stdin="pipe")

@@ -42,9 +42,9 @@ HINT_BACK_PRESSURE = (
 )
 
 
-def start(t, nofile=NOFILE, valgrind=None):
-    """The student's server on a fresh port, with an open-file limit of nofile."""
-    port = t.free_port()
+def start(t, nofile=NOFILE, valgrind=None, port=None):
+    """The student's server on a fresh port (or port), with an open-file limit of nofile."""
+    port = port or t.free_port()
     server = t.run(port, valgrind=valgrind, limits={"nofile": nofile})
     server.port = port
     t.wait_listening(server, port)
@@ -464,6 +464,11 @@ def exits_on_signals(t):
 @check("listens on every local address", hint="1")
 def every_address(t):
     common.expect_every_address(t, start(t))
+
+
+@check("restarts on the same port right after serving", hint="3")
+def restarts_same_port(t):
+    common.expect_restart(t, start(t), lambda conn: wp1c.ask(t, conn, b"PING:before and after a restart"), start=lambda port: start(t, port=port))
 
 
 @check("accepts the ports 1 and 65535 (both ends of the range)")

@@ -487,6 +487,7 @@ sleeps_when_idle = s08.sleeps_when_idle
 out_of_descriptors = s08.out_of_descriptors
 exits_on_signals = s08.exits_on_signals
 every_address = s08.every_address
+restarts_same_port = s08.restarts_same_port
 edge_ports = s08.edge_ports
 port_in_use = s08.port_in_use
 bad_arguments = s08.bad_arguments
