@@ -376,14 +376,15 @@ def waits_for_replies(t):
 
 @check("server closes before the end of input: message on stderr and exit 1", hint="3")
 def server_closes_early(t):
-    client, conn = session(t)
-    exchange(t, client, conn, b"1+1", b"CALC:1+1", b"CALC:2", b"2")
-    conn.close()
-    t.log("note", "the grader's server closed the connection; your client's stdin stays open")
-    time.sleep(0.1)
-    type_quietly(client, b"2+2\n")  # a client that waits for each line notices now
-    expect_failure(t, client, "the server closed the connection", ENDINGS)
-    expect_nothing_more(client)
+    for reset in (False, True):
+        client, conn = session(t)
+        exchange(t, client, conn, b"1+1", b"CALC:1+1", b"CALC:2", b"2")
+        conn.reset() if reset else conn.close()
+        t.log("note", f"the grader's server {'reset' if reset else 'closed'} the connection; your client's stdin stays open")
+        time.sleep(0.1)
+        type_quietly(client, b"2+2\n")  # a client that waits for each line notices now
+        expect_failure(t, client, "the server " + ("reset" if reset else "closed") + " the connection", ENDINGS)
+        expect_nothing_more(client)
 
 
 @check("server closes with replies owed: message on stderr and exit 1", hint="3")
