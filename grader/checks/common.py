@@ -229,6 +229,8 @@ def edge_port(t, port):
             raise CheckFailed(f"the grader could not reserve port {port}: another grading held it for {t.within() * 4:g} s")
         time.sleep(0.05)
         lock = net.take_lock(path)
+    while net.listeners(port) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the last holder's listener may still be on its way out
     try:
         yield port
     finally:
