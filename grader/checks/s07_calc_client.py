@@ -379,7 +379,10 @@ def server_closes_early(t):
     for reset in (False, True):
         client, conn = session(t)
         exchange(t, client, conn, b"1+1", b"CALC:1+1", b"CALC:2", b"2")
-        conn.reset() if reset else conn.close()
+        if reset:
+            conn.reset()
+        else:
+            conn.close()
         t.log("note", f"the grader's server {'reset' if reset else 'closed'} the connection; your client's stdin stays open")
         time.sleep(0.1)
         type_quietly(client, b"2+2\n")  # a client that waits for each line notices now

@@ -346,7 +346,8 @@ def replies_drained(t, hog, expected):
     if len(got) < len(expected) and why == "timeout":
         raise CheckFailed(f"received only {len(got)} of the {len(expected)} bytes of replies owed; then nothing more for {within:g} s", evidence, hint=hint)
     if len(got) < len(expected):
-        t.log("received", f"{len(got)} bytes of replies, in order; {hog._explain(why, within)}: your server disconnected the client that did not read")
+        ended = "the connection was closed" if why == "eof" else "the connection was reset"
+        t.log("received", f"{len(got)} bytes of replies, in order, then {ended}: your server disconnected the client that did not read")
     else:
         t.log("received", f"{len(expected)} bytes of replies, in order")
 
