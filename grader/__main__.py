@@ -1,6 +1,6 @@
 """socklab's grader: `python3 -m grader COMMAND` (the Makefile's entry points call it).
 
-    grade [--submission DIR] [--out DIR] [--step NN ...] [--budget S]   grade, write the reports
+    grade [--submission DIR] [--out DIR] [--step NN ...] [--budget S] [--format F]  grade, write the reports
     check STEP [--submission DIR] [--out DIR]              one step; exit 0 only if it passes
     class DIR [--out DIR] [--jobs N] [--budget S]           every student of a class, a gradebook
     hint STEP [--all]                                       the next hint of a step
@@ -44,13 +44,13 @@ def grade(args):
     else:
         # A report after each step: a grading killed by a platform's time limit
         # still leaves one that counts the steps graded so far (runner.partial).
-        checkpoint = lambda so_far: report.write(so_far, args.out)
-        result = runner.grade(submission, steps, jobs=args.jobs, budget=args.budget, checkpoint=checkpoint)
+        checkpoint = lambda so_far: report.write(so_far, args.out, args.format)
+        result = runner.grade(submission, steps, jobs=args.jobs, found=args.found, budget=args.budget, checkpoint=checkpoint)
     most = None if args.command == "check" or args.all_details else 2
     passed, failed = report.console(result, details=not args.quiet, most=most)
     if args.command == "grade" and not getattr(args, "remote", None):
         report.progress(result)  # done / current / not started, and the next step
-    out = report.write(result, args.out)
+    out = report.write(result, args.out, args.format)
     print(f"Reports: {out / 'results.json'}, {out / 'junit.xml'}")
     print(f"{passed} passed, {failed} failed")
     if args.format == "autolab":  # Autolab reads the scores from the last line
@@ -101,8 +101,10 @@ def main(argv=None):
                        help="seconds of wall clock: a check not started by then is not run (it scores 0, with the reason)")  # fmt: skip
         p.add_argument("--quiet", action="store_true", help="no failure details on the console")
         p.add_argument("--all-details", action="store_true", help="explain every failure, not two a step")
-        p.add_argument("--format", choices=("gradescope", "autolab"), default="gradescope",
-                       help="autolab: the last line is Autolab's {\"scores\": {...}}")  # fmt: skip
+        p.add_argument("--found", default=None, help=argparse.SUPPRESS)  # a class grading: where the step folders were found
+        p.add_argument("--format", choices=sorted(report.RESULTS), default="gradescope",
+                       help="results.json in Gradescope's shape (autolab: the same, and the last line is Autolab's "
+                            "{\"scores\": {...}}) or PrairieLearn's")  # fmt: skip
     p = sub.add_parser("class")
     p.add_argument("folder", help="one sub-folder per student")
     p.add_argument("--out", default=str(registry.KIT / "build" / "grade"))

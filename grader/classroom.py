@@ -155,6 +155,7 @@ def grade_student(student, steps, prefix, uid, budget, jobs_inside, isolation_sa
     ]  # fmt: skip
     for step in steps:
         command += ["--step", step.folder]
+    command += ["--found", runner.locate(student.source)[1]]  # the staged copy holds the step folders only
     student.out.mkdir(parents=True, exist_ok=True)
     console = student.out / "feedback.txt"
     try:

@@ -1,7 +1,9 @@
 """valgrind memcheck: how to run a program under it, and what its reports say.
 
 Memory errors and leaks come from the XML report; descriptors still open at
-exit come from the text log (valgrind 3.19 writes them only there).
+exit come from the text log (valgrind 3.19 writes them only there). A verdict
+quotes valgrind's own counts: its ERROR SUMMARY (errors from contexts) and its
+LEAK SUMMARY (bytes in blocks).
 """
 
 import os
@@ -12,6 +14,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from . import sandbox
+from .text import plural
 
 # What fails the memory check. Leaks "still reachable" at exit do not: memory a
 # server holds when it is killed is not lost.
@@ -36,12 +39,15 @@ def available():
     return shutil.which("valgrind") is not None
 
 
-def skipped_because():
-    """Why programs run without valgrind here (None: they run under it)."""
+def skipped_because(path=None):
+    """Why the program at path runs without valgrind here (None: it runs under
+    it): the reason a memory check is reported as not run, with how to run it."""
+    if path is not None and not is_native(path):
+        return "your program is not a native binary (a script?): valgrind checks compiled programs only"
     if os.environ.get("SOCKLAB_VALGRIND", "1") == "0":
-        return "VALGRIND=0 was given"
+        return "valgrind is off (VALGRIND=0); VALGRIND=1 runs it"
     if not available():
-        return "valgrind is not installed (apt-get install valgrind)"
+        return "valgrind is not installed here; apt-get install valgrind, then it runs"
     return None
 
 
@@ -96,13 +102,16 @@ class Error:
     kind: str
     what: str
     stack: list  # "fn (file:line)" strings, innermost first
+    unique: str = ""  # valgrind's id of this error context
+    count: int = 1  # how many times it happened (a leak record counts once)
+    leaked: tuple = (0, 0)  # a leak's (bytes, blocks)
 
 
 @dataclass
 class Findings:
     errors: list = field(default_factory=list)
     open_fds: list = field(default_factory=list)  # (description, stack lines)
-    complete: bool = True
+    complete: bool = True  # valgrind finished its report (it was not killed first)
 
 
 def read(where):
@@ -114,8 +123,10 @@ def read(where):
         root = None
     stacks = []  # with --xml, where each descriptor open at exit was made goes to the XML, bare, in order
     if root is not None:
+        counts = {pair.findtext("unique"): int(pair.findtext("count", "1")) for pair in root.iter("pair")}
         for node in root.iter("error"):
-            found.errors.append(parse_error(node))
+            found.errors.append(parse_error(node, counts))
+        found.complete = any(node.findtext("state", "").strip() == "FINISHED" for node in root.iter("status"))
         stacks = [text_stack(node) for node in root.findall("stack")]
     try:
         with open(where.log, errors="replace") as f:
@@ -134,9 +145,11 @@ def text_stack(node):
     return lines
 
 
-def parse_error(node):
+def parse_error(node, counts=None):
     kind = node.findtext("kind", "")
     what = node.findtext("what") or node.findtext("xwhat/text") or kind
+    unique = node.findtext("unique", "")
+    leaked = (int(node.findtext("xwhat/leakedbytes", "0")), int(node.findtext("xwhat/leakedblocks", "0")))
     stack = []
     frames = node.find("stack")
     for frame in frames if frames is not None else []:
@@ -144,7 +157,7 @@ def parse_error(node):
         place = frame.findtext("file")
         line = frame.findtext("line")
         stack.append(f"{fn} ({place}:{line})" if place else f"{fn} ({frame.findtext('obj', '?')})")
-    return Error(kind, what, stack)
+    return Error(kind, what, stack, unique, (counts or {}).get(unique, 1), leaked)
 
 
 FD_LINE = re.compile(r"^==\d+== Open (.*)$")
@@ -193,14 +206,33 @@ def leaked_sockets(open_fds, port=None):
     return accepted + [x for x in on_port if x is not listener]
 
 
+def serious(found):
+    """The errors that fail the check: memory errors, and leaks definitely or
+    indirectly lost (memory still reachable at exit is not lost)."""
+    return [e for e in found.errors if not e.kind.startswith("Leak_") or e.kind in SERIOUS_LEAKS]
+
+
+def summary(found):
+    """valgrind's own counts, as its text summary gives them: the ERROR
+    SUMMARY ("3 errors from 2 contexts") and the LEAK SUMMARY lines
+    ("definitely lost: 300 bytes in 3 blocks") with something lost."""
+    errors = serious(found)
+    said = [f"ERROR SUMMARY: {plural(sum(e.count for e in errors), 'error')} from {plural(len(errors), 'context')}"]
+    for kind in SERIOUS_LEAKS:
+        leaks = [e.leaked for e in errors if e.kind == kind]
+        if leaks:
+            lost, blocks = sum(b for b, _ in leaks), sum(n for _, n in leaks)
+            said.append(f"{KIND_NAMES[kind].split(': ')[1]}: {lost:,} bytes in {plural(blocks, 'block')}")
+    return said
+
+
 def problems(found, allow_sockets=False, port=None):
     """Human lines for every finding that fails the check (empty: clean).
     port: the server's listening port (one socket on it is expected)."""
     lines = []
-    for error in found.errors:
-        if error.kind.startswith("Leak_") and error.kind not in SERIOUS_LEAKS:
-            continue
-        lines.append(f"  {KIND_NAMES.get(error.kind, error.kind)}: {error.what}")
+    for error in serious(found):
+        times = f" ({error.count} times)" if error.count > 1 else ""
+        lines.append(f"  {KIND_NAMES.get(error.kind, error.kind)}: {error.what}{times}")
         lines += [f"      at {frame}" for frame in user_frames(error.stack)]
     leaked = [] if allow_sockets else leaked_sockets(found.open_fds, port)
     if leaked:
@@ -211,6 +243,55 @@ def problems(found, allow_sockets=False, port=None):
     if not found.complete:
         lines.append("  valgrind's report is incomplete: your program was killed before valgrind could finish")
     return lines
+
+
+def verdict(found, allow_sockets=False, port=None):
+    """(message, likely cause) of the memory check, or None when it passes.
+    The message quotes valgrind's counts, then the connections left open."""
+    errors, leaked = serious(found), [] if allow_sockets else leaked_sockets(found.open_fds, port)
+    said = summary(found) if errors else []
+    if leaked:
+        said.append(f"{plural(len(leaked), 'client connection')} still open at exit")
+    if not found.complete:
+        said.append("its report is incomplete (your program was killed before valgrind could finish)")
+    if not said:
+        return None
+    kinds = {e.kind for e in errors} | ({"socket"} if leaked else set())
+    return "valgrind: " + "; ".join(said), (CAUSES.get(kinds.pop()) if len(kinds) == 1 else None) or "fix the first one first: the others often follow from it"
+
+
+CAUSES = {
+    "Leak_DefinitelyLost": "free() every block your program malloc()ed once it is done with it: the 'at' lines say where each lost block was allocated",
+    "Leak_IndirectlyLost": "free() every block your program malloc()ed once it is done with it: the 'at' lines say where each lost block was allocated",
+    "InvalidWrite": "a write outside a buffer (a buffer overflow, or freed memory): the first 'at' line in your code is where it happened",
+    "InvalidRead": "a read outside a buffer (past its end, or freed memory): the first 'at' line in your code is where it happened",
+    "socket": "close() each client's socket once it is done with it: shutdown() ends the connection but does not free the descriptor",
+}
+
+
+def last_words(where):
+    """valgrind's own messages when it ended without its summary (it could not
+    start, or it was killed): the program's output alone would not say why.
+    Its listing of the descriptors open at exit is left out: the verdict
+    names those that matter, and the ones it inherited are the grader's."""
+    if where is None or read(where).complete:
+        return []
+    try:
+        with open(where.log, errors="replace") as f:
+            log = f.read()
+    except OSError:
+        return []
+    banner = ("Memcheck, a memory", "Copyright (C)", "Using Valgrind", "Command:", "Parent PID:", "FILE DESCRIPTORS:")
+    said, listing = [], False
+    for line in log.splitlines():
+        body = re.sub(r"^==\d+== ?", "", line)
+        if FD_LINE.match(line):
+            listing = True  # an open descriptor, then its lines, up to a blank one
+        elif not body.strip():
+            listing = False
+        elif not listing and not body.startswith(banner):
+            said.append(line)
+    return said[-8:]
 
 
 def user_frames(stack, keep=6):

@@ -20,13 +20,39 @@ from .text import show, first_difference, plural
 
 
 class CheckFailed(Exception):
-    """A check's verdict: what went wrong, the evidence, and the likely cause."""
+    """A check's verdict: what went wrong, the evidence, and the likely cause.
 
-    def __init__(self, message, evidence=(), hint=None):
+    Besides the lines shown (evidence), a failure keeps the raw bytes it saw,
+    for the diagnoses (grader/diagnoses.py) to read: what was expected, what
+    came instead (got), on which connection (conn, a Conn) or from which
+    program's stdout (program, channel "stdout"), and the request a wrong reply
+    answers. hints are the check's own likely causes, innermost first, each
+    with the condition on the evidence under which it holds (None: always)."""
+
+    def __init__(self, message, evidence=(), hint=None, expected=None, got=None, conn=None, channel=None, request=None, program=None):
         super().__init__(message)
         self.message = message
         self.evidence = list(evidence)  # (label, text) pairs: expected, received...
+        self.hints = []  # (text, when): when(evidence) says if it fits; None: it always does
         self.hint = hint
+        self.expected, self.got, self.conn, self.channel, self.request = expected, got, conn, channel, request
+        self.program = program  # the program whose output it is about (channel "stdout")
+        self.facts = {}  # anything else a check saw, for a diagnosis of its own kind
+        self.cause = None  # the likely cause chosen from the evidence (engine.run_check)
+
+    @property
+    def hint(self):
+        """The outermost hint (the one a check gave last)."""
+        return self.hints[-1][0] if self.hints else None
+
+    @hint.setter
+    def hint(self, text):
+        self.add_hint(text)
+
+    def add_hint(self, text, when=None):
+        """A likely cause, outside those already given: it is tried first."""
+        if text:
+            self.hints.append((text, when))
 
 
 # === Ports =====================================================================
@@ -258,6 +284,7 @@ class Conn:
         self.pending = b""  # received, not yet consumed by an expect
         self.eof = False
         self.error = None  # an OSError seen while reading (reset)
+        self.sent, self.pieces = b"", 0  # the last send(): its bytes, in how many pieces
 
     @property
     def local_port(self):
@@ -275,6 +302,7 @@ class Conn:
             data = data.encode()
         size = max(1, -(-len(data) // pieces))
         chunks = [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+        self.sent, self.pieces = data, len(chunks)
         if not quiet:
             how = f"  (in {len(chunks)} pieces, {pause * 1000:.0f} ms apart)" if len(chunks) > 1 else ""
             self.log("sent", show(data) + how)
@@ -288,14 +316,18 @@ class Conn:
                 raise CheckFailed(
                     f"could not send within {self.timeout:g} s: your program is not reading",
                     hint="a program that stops reading its socket blocks its peer",
+                    conn=self,
                 )
             except OSError as e:
                 sent = sum(map(len, chunks[:i]))
-                raise CheckFailed(
+                failure = CheckFailed(
                     f"the grader could not send everything: your program had closed the connection "
                     f"after {sent} of {len(data)} bytes ({e.strerror})",
                     hint="your program closed its socket too early",
+                    conn=self,
                 )
+                failure.facts["peer closed"] = True
+                raise failure
 
     def shutdown_write(self):
         self.log("note", "the grader half-closed its side (shutdown SHUT_WR)")
@@ -369,7 +401,7 @@ class Conn:
             message = f"received only {len(received)} of the {len(data)} bytes expected; {self._explain(why, within)}"
         else:
             message = f"the bytes differ from byte {at} on"
-        raise CheckFailed(message, [("expected", show(data)), ("received", show(got))])
+        raise CheckFailed(message, [("expected", show(data)), ("received", show(got))], expected=data, got=got, conn=self, channel="socket")
 
     def expect_line(self, line, within=None):
         """The next line must be line (without its '\\n')."""
@@ -382,7 +414,7 @@ class Conn:
         within = within or self.timeout
         got, why = self.read_until(lambda p: b"\n" in p, within)
         if why != "ok":
-            raise CheckFailed(f"expected a line ending in \\n; {self._explain(why, within)}", [("received", show(got))])
+            raise CheckFailed(f"expected a line ending in \\n; {self._explain(why, within)}", [("received", show(got))], got=got, conn=self, channel="socket")
         line, _, self.pending = got.partition(b"\n")
         self.log("received", show(line + b"\n"))
         return line
@@ -396,6 +428,9 @@ class Conn:
                 f"the connection was still open after {within:g} s",
                 [("received", show(got))],
                 hint="close the socket when you are done with it",
+                got=got,
+                conn=self,
+                channel="socket",
             )
         self.pending = b""
         return got
@@ -408,11 +443,17 @@ class Conn:
             raise CheckFailed(
                 "expected the connection to be closed, but more bytes came",
                 [("expected", "(the connection closed)"), ("received", show(got))],
+                expected=b"",
+                got=got,
+                conn=self,
+                channel="socket",
             )
         if why == "timeout":
             raise CheckFailed(
                 f"expected the connection to be closed; it was still open after {within:g} s",
                 hint="close() the client's socket once you are done with it",
+                conn=self,
+                channel="socket",
             )
         self.log("received", "(the connection closed)" if why == "eof" else "(the connection was reset)")
 
@@ -429,10 +470,11 @@ def connect(host, port, log, timeout, bind=None, family=None):
     except OSError as e:
         sock.close()
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        hint = None
-        if e.errno == errno.ECONNREFUSED:
-            hint = "nothing listens there: did your server bind and listen on every address (INADDR_ANY)?"
-        raise CheckFailed(f"could not connect to {where}: {e.strerror or e}", hint=hint)
+        failure = CheckFailed(f"could not connect to {where}: {e.strerror or e}")
+        failure.facts["refused"] = e.errno == errno.ECONNREFUSED
+        if e.errno == errno.ECONNREFUSED:  # the server is still running, yet refuses: it listens on one address only
+            failure.add_hint("nothing listens there: did your server bind and listen on every address (INADDR_ANY)?", when=lambda seen: not seen.ended)
+        raise failure
     log("note", f"connected to {host}:{port} from {sock.getsockname()[0]}:{sock.getsockname()[1]}")
     return Conn(sock, log, timeout)
 
@@ -444,8 +486,9 @@ class ScriptedServer:
     same port: a client may try either address first.
     """
 
-    def __init__(self, log, timeout, host="127.0.0.1", port=0):
+    def __init__(self, log, timeout, host="127.0.0.1", port=0, conns=None):
         self.log = log
+        self.accepted = conns if conns is not None else []  # the Conns of the clients it accepted
         self.timeout = timeout
         self.host = host
         first = "127.0.0.1" if host == "localhost" else host
@@ -493,7 +536,8 @@ class ScriptedServer:
                 raise CheckFailed(f"your client did not connect within {within:g} s")
         sock.setblocking(True)
         self.log("note", f"your client connected from {peer[0]}:{peer[1]}")
-        return Conn(sock, self.log, self.timeout, name="client")
+        self.accepted.append(Conn(sock, self.log, self.timeout, name="client"))
+        return self.accepted[-1]
 
     def close(self):
         for sock in self.socks:

@@ -82,13 +82,15 @@ def hand_over(path, uid=None):
 
 @functools.lru_cache(maxsize=None)
 def pid_namespace_prefix():
-    """The command that puts a program in a PID namespace of its own, or ()."""
+    """The command that puts a program in a PID namespace of its own, or ().
+    With a /proc of its own where the machine allows it: a program that reads
+    /proc/self (LeakSanitizer does) must see its own namespace's, not the
+    grader's (there, pid 2 is another process, or none)."""
     if os.environ.get("SOCKLAB_NO_PIDNS") or not shutil.which("unshare"):
         return ()
-    for prefix in (
-        ("unshare", "--pid", "--fork", "--kill-child"),
-        ("unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child"),
-    ):
+    pidns = ("unshare", "--pid", "--fork", "--kill-child")
+    user = ("unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child")
+    for prefix in (pidns + ("--mount-proc",), user + ("--mount-proc",), pidns, user):
         try:
             probe = subprocess.run(prefix + ("true",), capture_output=True, timeout=10)
         except (OSError, subprocess.TimeoutExpired):
@@ -101,7 +103,10 @@ def pid_namespace_prefix():
 def isolation():
     """One line for the report: how student programs are contained here (and,
     in a class grading, how the whole submission is: SOCKLAB_ISOLATION)."""
-    said = "PID namespace per program" if pid_namespace_prefix() else "child subreaper per program (no PID namespace here)"
+    prefix = pid_namespace_prefix()
+    said = "PID namespace per program" if prefix else "child subreaper per program (no PID namespace here)"
+    if prefix and "--mount-proc" not in prefix:
+        said += " (sharing the grader's /proc: sanitizers' leak checks may fail)"
     if student_uid() is not None:
         said += f", programs run as uid {student_uid()}"
     extra = os.environ.get("SOCKLAB_ISOLATION")

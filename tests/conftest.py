@@ -14,7 +14,8 @@ from grader import registry, runner, sandbox  # noqa: E402,F401
 
 PROGRAMS = KIT / "tests" / "programs"
 SOLUTION_DIFF = "solution.diff"  # a folder program holding this is the reference solution with the diff applied
-HEADER = re.compile(r"^\s*(?:#\s*)?(step|bug|fails|also):\s*(.*?)\s*$", re.M)
+HEADER = re.compile(r"^\s*(?:#\s*)?(step|bug|fails|also|cause):\s*(.*?)\s*$", re.M)
+CAUSE_LINE = re.compile(r"^\[[^\]]+\] (?:verdict|hint): +(.*)$", re.M)  # the lines a student reads first
 FIXTURE_MAKEFILE = """\
 {binary}: {binary}.c
 \t$(CC) -std=c17 -Wall -Wextra -O2 -g -o $@ {binary}.c
@@ -27,12 +28,13 @@ def grade(submission, *steps):
 
 
 def failed_checks(report):
-    return {o.name for o in report.outcomes if not o.passed}
+    return {o.name for o in report.outcomes if o.failed}  # a skipped check did not fail
 
 
 def read_header(path):
-    """The `step: / bug: / fails: / also:` header of a test program (of a
-    folder program: of its file named HEADER)."""
+    """The `step: / bug: / fails: / also: / cause:` header of a test program
+    (of a folder program: of its file named HEADER). cause: a phrase the
+    verdict or a hint of the failing check must hold (the bug's cause)."""
     if path.is_dir():
         path = path / "HEADER"
     head = path.read_text(errors="replace")[:2000]

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from conftest import KIT, registry
-from grader import runner
+from grader import engine, runner
 
 README = (KIT / "README.md").read_text()
 
@@ -29,6 +29,26 @@ def test_every_step_folder_is_in_the_registry():
     for root in ("steps", "solutions"):
         folders = {p.name for p in (KIT / root).iterdir() if p.is_dir() and p.name[:2].isdigit()}
         assert folders == known, f"{root}/ holds {sorted(folders ^ known)} that the registry does not list (or lacks)"
+
+
+@pytest.mark.parametrize("step", [pytest.param(step, id=step.folder) for step in registry.STEPS])
+def test_step_readme_shows_each_checks_weight(step):
+    """Each step README lists every check with its weight, as declared: a core
+    promise broken costs more than a message's wording, and the student sees it."""
+    readme = (KIT / "steps" / step.folder / "README.md").read_text()
+    section = readme.split("## What the grader checks", 1)[-1]
+    for spec in runner.checks_of(step):
+        line = f"- **{spec.name}** ({engine.weight_label(spec.weight)})"
+        assert line in section, f"steps/{step.folder}/README.md should list {line!r}"
+    assert f"share of the step's {step.points} points" in section
+
+
+def test_weights_make_core_promises_cost_more():
+    """A core check weighs more than any rule, a rule more than a detail."""
+    assert engine.CORE > engine.RULE > engine.DETAIL
+    for step in registry.STEPS:
+        weights = {spec.weight for spec in runner.checks_of(step)}
+        assert engine.CORE in weights and weights <= set(engine.WEIGHTS), f"{step.folder}: {sorted(weights)}"
 
 
 BOLD = re.compile(r"\*\*(.+?)\*\*")

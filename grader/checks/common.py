@@ -81,7 +81,8 @@ def expect_refused(t):
     holder = t.hold(_refused_socket())
     port = holder.getsockname()[1]
     client = t.run("127.0.0.1", port)
-    client.expect_exit(1)
+    with t.hint("when no address of HOST accepts the connection, say why on stderr and exit with status 1"):
+        client.expect_exit(1)
     client.expect_stderr_mentions("127.0.0.1", str(port), REFUSED)
     client.expect_no_stdout()
 
@@ -144,7 +145,8 @@ def expect_port_in_use(t):
     holder.listen(1)
     t.log("note", f"the grader listens on port {port} itself")
     server = t.run(port, valgrind=False)
-    server.expect_exit(1)
+    with t.hint("when bind() fails, say why on stderr (naming the port) and exit with status 1"):
+        server.expect_exit(1)
     server.expect_stderr_mentions(str(port), IN_USE)
 
 

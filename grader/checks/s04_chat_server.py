@@ -5,7 +5,7 @@ The grader plays the clients and the operator who types at the server's stdin.
 
 import signal
 
-from ..engine import check, CheckFailed
+from ..engine import CORE, DETAIL, CheckFailed, check
 from ..text import show
 from . import common
 
@@ -51,7 +51,7 @@ def leaves(t, server, conn, reset=False):
         server.expect_stdout_line(f"Client {conn.who} left")
 
 
-@check("greets a client and logs its address", hint="1")
+@check("greets a client and logs its address", hint="1", weight=CORE)
 def greets_and_logs(t):
     server = start(t)
     join(t, server)
@@ -72,17 +72,17 @@ def ipv6_logged(t):
     common.expect_ipv6_logged(t, server, lambda conn: leaves(t, server, greeted(t, server, conn)))
 
 
-@check("prints what the client sends as it arrives, before anything is typed", hint="2")
+@check("prints what the client sends as it arrives, before anything is typed", hint="2", weight=CORE)
 def prints_as_it_arrives(t):
     server = start(t)
     conn = join(t, server)
     for words in (b"hello, server\n", b"half a line, no newline yet", b" and the rest of it\n"):
         conn.send(words)
-        with t.hint(LOCKSTEP):
+        with t.hint(LOCKSTEP, when=lambda e: e.unread):
             server.expect_stdout_next(words)
 
 
-@check("sends what is typed to the client, turn by turn", hint="2")
+@check("sends what is typed to the client, turn by turn", hint="2", weight=CORE)
 def sends_typed_lines(t):
     server = start(t)
     conn = join(t, server)
@@ -93,7 +93,7 @@ def sends_typed_lines(t):
         server.expect_stdout_next(answer)
 
 
-@check("logs Client IP:PORT left when the client closes, then greets the next one waiting", hint="3")
+@check("logs Client IP:PORT left when the client closes, then greets the next one waiting", hint="3", weight=CORE)
 def next_client_after_leave(t):
     server = start(t)
     first = join(t, server)
@@ -167,7 +167,8 @@ def client_resets(t):
     server.type_until_full()
     with t.hint(
         "send() to a client that has gone fails (ECONNRESET, then EPIPE and SIGPIPE): "
-        "send with MSG_NOSIGNAL and drop the client when send() fails"
+        "send with MSG_NOSIGNAL and drop the client when send() fails",
+        when=lambda e: e.ended,
     ):
         leaves(t, server, first, reset=True)
     server.expect_running("after a client reset")
@@ -230,17 +231,17 @@ def stops_on_signals(t):
         server.stop(sig)
 
 
-@check("port already in use: message and exit 1", hint="1")
+@check("port already in use: message and exit 1", hint="1", weight=DETAIL)
 def port_in_use(t):
     common.expect_port_in_use(t)
 
 
-@check("bad arguments: usage and exit 2")
+@check("bad arguments: usage and exit 2", weight=DETAIL)
 def bad_arguments(t):
     common.expect_usage(t, common.server_bad_args())
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     server = start(t)
     first = join(t, server)

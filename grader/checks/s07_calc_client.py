@@ -13,7 +13,7 @@ import re
 import time
 
 from .. import net, sandbox
-from ..engine import CheckFailed, check
+from ..engine import CORE, DETAIL, CheckFailed, check
 from ..text import show
 from . import common
 
@@ -102,7 +102,7 @@ def expect_printed(t, client, line, reply, hint=None):
         client.expect_stdout_line(line)
     except CheckFailed as failure:
         failure.evidence.insert(0, ("for", f"the reply {show(reply + NL)}"))
-        status = client.poll()
+        status = client.settled_status()
         if status is not None and client.stdout.total <= client.stdout_seen:
             failure.message = f"your client {status} without printing a line for that reply"
         printed = dict(failure.evidence).get("printed", "")
@@ -246,7 +246,7 @@ def peak_memory_kib(program):
 # === Checks ====================================================================
 
 
-@check("prints each result, replies sent whole", hint="1")
+@check("prints each result, replies sent whole", hint="1", weight=CORE)
 def results_whole(t):
     client, conn = session(t)
     client.type(b"3+4\n-3--4\n100/7\n")
@@ -254,7 +254,7 @@ def results_whole(t):
     finish(t, client, conn)
 
 
-@check("prints a reply sent in pieces, with pauses and byte by byte", hint="2")
+@check("prints a reply sent in pieces, with pauses and byte by byte", hint="2", weight=CORE)
 def reply_in_pieces(t):
     client, conn = session(t)
     exchange(t, client, conn, b"-1234*1000", b"CALC:-1234*1000", b"CALC:-1234000", b"-1234000", pieces=4, pause=0.15, hint=READ_LINES)
@@ -263,7 +263,7 @@ def reply_in_pieces(t):
     finish(t, client, conn)
 
 
-@check("prints both replies when they come in one segment", hint="2")
+@check("prints both replies when they come in one segment", hint="2", weight=CORE)
 def two_replies_in_one_segment(t):
     client, conn = session(t)
     client.type(b"20+22\n6*7\n")
@@ -283,7 +283,7 @@ def two_replies_in_one_segment(t):
     finish(t, client, conn)
 
 
-@check("prints each reply before the next line is typed", hint="1")
+@check("prints each reply before the next line is typed", hint="1", weight=CORE)
 def interactive(t):
     client, conn = session(t)
     for typed, reply, printed in (
@@ -415,7 +415,7 @@ def reply_too_long(t):
     client.expect_no_stdout()
 
 
-@check("a reply of 1 MiB without a newline: exit 1, memory bounded", hint="2")
+@check("a reply of 1 MiB without a newline: exit 1, memory bounded", hint="2", weight=CORE)
 def reply_of_a_mebibyte(t):
     client, conn = session(t)
     exchange(t, client, conn, b"1+1", b"CALC:1+1", b"CALC:2", b"2")
@@ -508,22 +508,22 @@ def edge_ports(t):
     common.expect_client_edge_ports(t, lambda client, conn: exchange(t, client, conn, b"1+1", b"CALC:1+1", b"CALC:2", b"2"), stdin="pipe")
 
 
-@check("connection refused: message and exit 1")
+@check("connection refused: message and exit 1", weight=DETAIL)
 def refused(t):
     common.expect_refused(t)
 
 
-@check("unknown host: message and exit 1")
+@check("unknown host: message and exit 1", weight=DETAIL)
 def unknown_host(t):
     common.expect_unknown_host(t)
 
 
-@check("bad arguments: usage and exit 2")
+@check("bad arguments: usage and exit 2", weight=DETAIL)
 def bad_arguments(t):
     common.expect_usage(t, common.client_bad_args())
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     client, conn = session(t)
     client.type(b"3+4\n\nping\n1/0\n")

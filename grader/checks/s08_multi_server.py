@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from .. import sandbox
-from ..engine import CheckFailed, check
+from ..engine import CORE, DETAIL, CheckFailed, check
 from ..text import first_difference, show
 from . import common
 from . import wp1_checks as wp1c
@@ -279,7 +279,7 @@ def reset_mid_frame(t):
 # === Many clients at once =========================================================
 
 
-@check("serves clients at the same time: each answered while the others stay connected", hint="1")
+@check("serves clients at the same time: each answered while the others stay connected", hint="1", weight=CORE)
 def at_the_same_time(t):
     server = start(t)
     conns = [wp1c.connect(t, server) for _ in range(10)]
@@ -290,7 +290,7 @@ def at_the_same_time(t):
                 wp1c.ask(t, conn, b"CALC:%d*%d" % (i, turn))
 
 
-@check("a client that stalls mid-frame delays nobody else", hint="1")
+@check("a client that stalls mid-frame delays nobody else", hint="1", weight=CORE)
 def stalled_client(t):
     server = start(t)
     silent = wp1c.connect(t, server)
@@ -308,7 +308,7 @@ def stalled_client(t):
     wp1c.ask(t, silent, b"PING:at last")
 
 
-@check("a client that never reads its replies delays nobody else, and its replies stay bounded", hint="2")
+@check("a client that never reads its replies delays nobody else, and its replies stay bounded", hint="2", weight=CORE)
 def never_reads(t):
     server = start(t)
     pid = pid_of(t, server)
@@ -352,7 +352,7 @@ def replies_drained(t, hog, expected):
         t.log("received", f"{len(expected)} bytes of replies, in order")
 
 
-@check(f"holds {CROWD} clients at once, each answered", hint="1")
+@check(f"holds {CROWD} clients at once, each answered", hint="1", weight=CORE)
 def many_clients(t):
     server = start(t)
     started = time.monotonic()
@@ -405,7 +405,7 @@ def leave(t, conn, how):
     conn.close()
 
 
-@check("sleeps while idle, with or without silent clients (under 5% of a core)", hint="3")
+@check("sleeps while idle, with or without silent clients (under 5% of a core)", hint="3", weight=CORE)
 def sleeps_when_idle(t):
     server = start(t)
     pid = pid_of(t, server)
@@ -477,17 +477,17 @@ def edge_ports(t):
     common.expect_server_edge_ports(t, lambda conn: wp1c.ask(t, conn, b"PING:at the edge"))
 
 
-@check("port already in use: message and exit 1")
+@check("port already in use: message and exit 1", weight=DETAIL)
 def port_in_use(t):
     common.expect_port_in_use(t)
 
 
-@check("bad arguments: usage and exit 2")
+@check("bad arguments: usage and exit 2", weight=DETAIL)
 def bad_arguments(t):
     common.expect_usage(t, common.server_bad_args())
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     server = start(t)
     conns = [wp1c.connect(t, server) for _ in range(8)]

@@ -2,7 +2,7 @@
 step: 01-client
 bug: reads the socket through a FILE (fdopen + getline): a line is printed only once its '\n' has come, so a prompt without one is held back.
 fails: prints a partial line (no \n) as it arrives
-cause: a reader that waits for a whole line
+cause: not only whole lines
 */
 /* The reference client, but the copy reads lines with getline(). */
 /*

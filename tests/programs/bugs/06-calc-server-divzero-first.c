@@ -2,6 +2,7 @@
 step: 06-calc-server
 bug: checks the zero divisor before the operands' range: DIVZERO where OVERFLOW is due
 fails: checks CALC errors in order: SYNTAX, OVERFLOW, DIVZERO
+cause: an operand out of range is OVERFLOW, even with a zero divisor
 */
 /*
  * calc-server.c -- a standalone WP/1 server (one file: its own line reader,

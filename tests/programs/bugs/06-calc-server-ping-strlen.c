@@ -2,6 +2,7 @@
 step: 06-calc-server
 bug: copies the PING argument as a C string (%s): it stops at the first NUL byte
 fails: echoes PING arguments byte for byte, NUL bytes included
+cause: NUL byte
 */
 /*
  * calc-server.c -- a standalone WP/1 server (one file: its own line reader,

@@ -2,6 +2,7 @@
 step: 07-calc-client
 bug: handles one reply per wake-up of poll(): a second reply already held in the buffer waits for more bytes that never come
 fails: prints both replies when they come in one segment
+cause: handle every line it already holds
 */
 /*
  * calc.c -- a WP/1 calculator client in one file: poll() on stdin and the

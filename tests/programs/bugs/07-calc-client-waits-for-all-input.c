@@ -3,6 +3,7 @@ step: 07-calc-client
 bug: reads all the input (sending each line) before it reads any reply
 fails: prints each reply before the next line is typed
 also: a PONG with the wrong token: message and exit 1 | a reply longer than 512 bytes: message and exit 1 | a reply of 1 MiB without a newline: exit 1, memory bounded | a reply of the wrong kind (PONG to a CALC, not a frame): message and exit 1 | matches replies to requests in order, a ping among calculations | memory check (valgrind) | ping prints pong N ms, measured, the PONG echoing the client's own token | prints a reply sent in pieces, with pauses and byte by byte | prints both replies when they come in one segment | prints each result, replies sent whole | prints error: E for an ERROR reply | server closes before the end of input: message on stderr and exit 1 | skips empty lines: nothing is sent for them | tries each address of a name in turn (the first one refuses) | accepts the ports 1 and 65535 (both ends of the range) | connects to localhost by name and to ::1 (IPv6)
+cause: while it waits for its stdin
 */
 /*
  * calc.c -- a WP/1 calculator client in one file: poll() on stdin and the
