@@ -132,3 +132,34 @@ def test_the_skip_is_one_mechanism_with_remote_scored_and_reported_once():
     data = report.gradescope(result)
     assert len(data["tests"]) == 3 and NOT_RUN in data["output"] and data["score"] == STEP.points
 
+
+def test_a_check_this_machine_cannot_run_is_skipped_with_why(tmp_path, monkeypatch):
+    """No IPv6 loopback, no private /etc/hosts: the checks that need them are
+    SKIP with the reason, never PASS; the step is scored on the others."""
+    from grader.checks import common
+
+    monkeypatch.setattr(common, "ipv6_loopback_works", lambda: False)
+    monkeypatch.setattr(common, "run_with_hosts", lambda *args, **options: None)
+    result = grade(submission(tmp_path, False), STEP)
+    skipped = {o.name: o.extra.get("skipped") for o in result.outcomes if not o.passed}
+    assert skipped == {
+        "connects over IPv6 (::1)": "this machine has no IPv6 loopback (::1)",
+        "tries each address of a name in turn (the first one refuses)": "this machine cannot give a program a private /etc/hosts (unshare --mount), where a name has two addresses",
+    }, [o.output for o in result.outcomes if not o.passed]
+    assert result.score == STEP.points
+
+
+def test_a_check_skipped_in_part_still_fails_on_what_it_ran(tmp_path, monkeypatch):
+    """Where ::1 cannot be tried, 'localhost and ::1' tries localhost: it is
+    skipped on a correct client, and fails one that cannot talk there."""
+    from grader.checks import common
+
+    monkeypatch.setattr(common, "ipv6_loopback_works", lambda: False)
+    name = "connects to localhost by name and to ::1 (IPv6)"
+    step = registry.find("03")
+    for program, failed in (("correct/03-chat-client-threads.c", False), ("bugs/03-chat-client-lockstep.c", True)):
+        folder = tmp_path / program.split("/")[0]
+        install(PROGRAMS / program, folder)
+        outcome = next(o for o in grade(folder, step).outcomes if o.name == name)
+        assert outcome.failed == failed and bool(outcome.extra.get("skipped")) != failed, outcome.output
+        assert "not run here: this machine has no IPv6 loopback (::1): only localhost was tried" in outcome.output

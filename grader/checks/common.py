@@ -42,6 +42,22 @@ def reasons():
     return sorted(t for t in texts if t and not t.startswith("Unknown error"))
 
 
+def skip(t, reason):
+    """What the check judges cannot be judged (all of it) on this machine: it
+    is reported as not run, with reason, unless what did run fails it."""
+    t.log("note", f"not run here: {reason}")
+    t.not_run(reason)
+
+
+def ipv6_hosts(t, hosts=("localhost",)):
+    """hosts, then ::1 where this machine has an IPv6 loopback (else the
+    check is reported as not run, unless the hosts tried fail it)."""
+    if ipv6_loopback_works():
+        return [*hosts, "::1"]
+    skip(t, f"this machine has no IPv6 loopback (::1): only {', '.join(hosts)} was tried")
+    return list(hosts)
+
+
 def client_bad_args(host="127.0.0.1"):
     return [[], [host], [host, "4242", "extra"]] + [[host, port] for port in BAD_PORTS]
 
@@ -117,7 +133,7 @@ def expect_unknown_host(t):
     else:
         prefix = no_network_prefix()
         if prefix is None:
-            t.log("note", "skipped here: this machine cannot run a program without network (unshare)")
+            skip(t, "this machine cannot run a program without network (unshare --net), where an unknown host is looked up without leaving it")
             return
         client = t.run_command([*prefix, str(t.folder / t.step.binary), host, "4242"])
     client.expect_exit(1)
@@ -169,7 +185,10 @@ def expect_ipv6_logged(t, server, logged):
     client as [IP]:PORT and an IPv4 one (mapped, ::ffff:a.b.c.d, on a
     dual-stack socket) as IP:PORT; logged(conn) expects the line for conn."""
     hosts = ["::1", "127.0.0.1"]
-    if not listens_on_ipv6(server):
+    if not ipv6_loopback_works():
+        skip(t, "this machine has no IPv6 loopback (::1): an IPv4 client was tried, not an IPv6 one")
+        hosts.remove("::1")
+    elif not listens_on_ipv6(server):
         t.log("note", "your server listens on IPv4 only (IPv6 is welcome, not required): an IPv4 client only")
         hosts.remove("::1")
     for host in hosts:
@@ -264,7 +283,7 @@ def expect_client_edge_ports(t, session, stdin=None):
                 server = t.serve(port=port)
             except OSError as e:
                 if net.listeners(port):
-                    t.log("note", f"port {port} is taken by another program here ({e.strerror}): skipped")
+                    skip(t, f"port {port} is taken by another program here ({e.strerror}): your client was not tried there")
                     continue
                 t.log("note", f"the grader cannot listen on port {port} here ({e.strerror}): your client must be refused there")
                 client = t.run("127.0.0.1", str(port), stdin=stdin, valgrind=False)
@@ -362,7 +381,7 @@ def expect_tries_each_address(t, stdin=None):
     hosts = f"127.0.0.1 localhost\n127.0.0.1 {MULTI_HOST}\n127.0.0.2 {MULTI_HOST}\n"
     client = run_with_hosts(t, hosts, MULTI_HOST, str(server.port), stdin=stdin)
     if client is None:
-        t.log("note", "skipped here: this machine cannot give a program a private /etc/hosts (unshare --mount)")
+        skip(t, "this machine cannot give a program a private /etc/hosts (unshare --mount), where a name has two addresses")
         return None, None
     t.log("note", f"{MULTI_HOST} resolves to 127.0.0.1 (nothing listens on port {server.port} there: refused), then 127.0.0.2 (the grader's server)")
     with t.hint("connect() to the first address failed: go on with the next one getaddrinfo gave (ai_next) until one connects"):

@@ -92,7 +92,7 @@ def connects_localhost(t):
 @check("connects over IPv6 (::1)", hint="2")
 def connects_ipv6(t):
     if not common.ipv6_loopback_works():
-        t.log("note", "skipped here: this machine has no IPv6 loopback (::1)")
+        common.skip(t, "this machine has no IPv6 loopback (::1)")
         return
     with t.hint(
         "ask getaddrinfo() for every family (AF_UNSPEC, not AF_INET) and make each socket with the family of the address it tries (ai_family): ::1 is IPv6",

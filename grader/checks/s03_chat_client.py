@@ -137,7 +137,7 @@ def server_resets(t):
 
 @check("connects to localhost by name and to ::1 (IPv6)", hint="2")
 def connects_by_name_and_ipv6(t):
-    for host in ["localhost"] + (["::1"] if common.ipv6_loopback_works() else []):
+    for host in common.ipv6_hosts(t):
         client, conn = chat(t, host)
         conn.send(GREETING)
         client.expect_stdout_next(GREETING)

@@ -374,7 +374,7 @@ def bounded_memory(t, size=8):
     echoed(t, conn, b"warming up\n")
     before = peak_memory(server)
     if before is None:
-        t.log("note", "skipped: this machine does not show a program's memory (/proc/PID/status)")
+        common.skip(t, "this machine does not show a program's memory (VmHWM in /proc/PID/status)")
         return
     conn.timeout = t.within(60)  # generous: a correct reader may recv() one byte at a time
     block = b"y" * MIB

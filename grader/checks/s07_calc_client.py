@@ -490,7 +490,7 @@ def reply_of_wrong_kind(t):
 
 @check("connects to localhost by name and to ::1 (IPv6)")
 def connects_by_name_and_ipv6(t):
-    for host in ["localhost"] + (["::1"] if common.ipv6_loopback_works() else []):
+    for host in common.ipv6_hosts(t):
         client, conn = session(t, host)
         exchange(t, client, conn, b"6*7", b"CALC:6*7", b"CALC:42", b"42")
         finish(t, client, conn)
