@@ -25,6 +25,7 @@ REFUSED = os.strerror(errno.ECONNREFUSED)
 IN_USE = os.strerror(errno.EADDRINUSE)
 DENIED = os.strerror(errno.EACCES)
 RESET = os.strerror(errno.ECONNRESET)
+BIND_FAILED = "when bind() fails, say why on stderr (naming the port) and exit with status 1"
 RANGE_HINT = "PORT is any plain decimal number from 1 to 65535, both ends included: refuse only value < 1 or value > 65535"
 
 
@@ -161,7 +162,7 @@ def expect_port_in_use(t):
     holder.listen(1)
     t.log("note", f"the grader listens on port {port} itself")
     server = t.run(port, valgrind=False)
-    with t.hint("when bind() fails, say why on stderr (naming the port) and exit with status 1"):
+    with t.hint(BIND_FAILED):
         server.expect_exit(1)
     server.expect_stderr_mentions(str(port), IN_USE)
 
@@ -192,12 +193,11 @@ def expect_ipv6_logged(t, server, logged):
         t.log("note", "your server listens on IPv4 only (IPv6 is welcome, not required): an IPv4 client only")
         hosts.remove("::1")
     for host in hosts:
-        try:
+        with t.hint(
+            "print an IPv6 address in brackets, [::1]:PORT, and an IPv4-mapped one (::ffff:127.0.0.1) in its IPv4 form, 127.0.0.1:PORT (IN6_IS_ADDR_V4MAPPED)",
+            when=lambda e: bool(e.got) and b"::" in e.got,  # the address is there, in another form
+        ):
             logged(t.connect(server.port, host))
-        except CheckFailed as failure:
-            if "::" in dict(failure.evidence).get("printed", ""):  # the address is there, in another form
-                failure.hint = "print an IPv6 address in brackets, [::1]:PORT, and an IPv4-mapped one (::ffff:127.0.0.1) in its IPv4 form, 127.0.0.1:PORT (IN6_IS_ADDR_V4MAPPED)"
-            raise
 
 
 def expect_restart(t, server, session, start=None):
@@ -211,7 +211,10 @@ def expect_restart(t, server, session, start=None):
     conn.read_until(lambda pending: False, within=t.within(1))  # its end of the connection (the system closes it)
     conn.close()
     t.log("note", f"a client was connected when your server stopped: its side of that connection waits in TIME_WAIT; the grader starts your server again on port {server.port}")
-    with t.hint("set SO_REUSEADDR on the listening socket before bind(): without it, bind() fails while a connection of the last run waits in TIME_WAIT (listen_on() sets it)"):
+    with t.hint(
+        "set SO_REUSEADDR on the listening socket before bind(): without it, bind() fails while a connection of the last run waits in TIME_WAIT (listen_on() sets it)",
+        when=lambda e: bool(e.ended),  # it could not listen, and gave up
+    ):
         again = start(server.port)
     session(t.connect(again.port))
 
@@ -273,6 +276,11 @@ def edge_port(t, port):
         lock.close()
 
 
+def usage_exit(e):
+    """A program of the check ended with the usage error's status (2)."""
+    return any(p.status is not None and p.status.code == 2 for p in e.programs)
+
+
 def expect_client_edge_ports(t, session, stdin=None):
     """The client accepts PORT 1 and 65535: session(client, conn) goes through
     there (where the grader can listen on that port), or the client is refused
@@ -287,13 +295,13 @@ def expect_client_edge_ports(t, session, stdin=None):
                     continue
                 t.log("note", f"the grader cannot listen on port {port} here ({e.strerror}): your client must be refused there")
                 client = t.run("127.0.0.1", str(port), stdin=stdin, valgrind=False)
-                with t.hint(RANGE_HINT):
+                with t.hint(RANGE_HINT, when=usage_exit):
                     client.expect_exit(1)
                 client.expect_stderr_mentions(str(port), REFUSED)
                 continue
             try:
                 client = t.run("127.0.0.1", str(port), stdin=stdin, valgrind=False)
-                with t.hint(RANGE_HINT):
+                with t.hint(RANGE_HINT, when=usage_exit):
                     conn = server.accept(client)
                 session(client, conn)
                 conn.reset()  # no TIME_WAIT left on the port: the next check binds it at once
@@ -315,10 +323,12 @@ def expect_server_edge_ports(t, session, stdin=None):
                 status = server.poll()
                 err = server.stderr.data().decode("utf-8", "replace")
                 if not (status and status.code == 1 and str(port) in err and (DENIED in err or IN_USE in err)):
+                    refused = status is not None and status.code != 2  # not a usage error: bind() failed, or something else
                     raise CheckFailed(
-                        f"with the port {port} your server {status or 'did not listen'}; expected it to listen on that port",
+                        f"with the port {port} your server {status or 'did not listen'}; expected it to listen on that port"
+                        + (f", or, if the system refuses the port, a message naming it and the reason ({DENIED}), then exit 1" if refused else ""),
                         [("stderr", show(server.stderr.data()))],
-                        hint=RANGE_HINT,
+                        hint=RANGE_HINT if status is not None and status.code == 2 else BIND_FAILED if refused else None,
                     )
                 t.log("note", f"the system refused port {port} to your server, and it said so: fine")
                 server.kill()

@@ -127,7 +127,11 @@ def server_resets(t):
         client.expect_stdout_next(GREETING)
         if after_input:
             client.end_input()
-            conn.expect_closed()  # its half-close: it waits for the server now
+            with t.hint(HALF_CLOSE, when=lambda e: e.nothing_came):
+                conn.expect_closed()  # its half-close
+            conn.send(b"one more line\n")
+            with t.hint(HALF_CLOSE + ", not close(): the server may still have something to say", when=lambda e: e.ended):
+                client.expect_stdout_next(b"one more line\n")  # it still reads the server: a reset reaches it
         conn.reset()
         t.log("note", "the grader's server reset the connection (RST)" + (" after your client's end of input" if after_input else ""))
         with t.hint("recv() fails with ECONNRESET: say so on stderr and exit 1"):

@@ -341,10 +341,11 @@ def replies_drained(t, hog, expected):
     got = got[: len(expected)]
     evidence = [("expected", show(expected)), ("received", show(got))]
     hint = "queued replies go out, in order, once the client reads (POLLOUT)"
+    seen = dict(expected=expected, got=got, conn=hog, channel="socket")  # for the diagnoses (grader/diagnoses.py)
     if not expected.startswith(got):
-        raise CheckFailed(f"the replies differ from byte {first_difference(expected, got)} on", evidence, hint=hint)
+        raise CheckFailed(f"the replies differ from byte {first_difference(expected, got)} on", evidence, hint=hint, **seen)
     if len(got) < len(expected) and why == "timeout":
-        raise CheckFailed(f"received only {len(got)} of the {len(expected)} bytes of replies owed; then nothing more for {within:g} s", evidence, hint=hint)
+        raise CheckFailed(f"received only {len(got)} of the {len(expected)} bytes of replies owed; then nothing more for {within:g} s", evidence, hint=hint, **seen)
     if len(got) < len(expected):
         ended = "the connection was closed" if why == "eof" else "the connection was reset"
         t.log("received", f"{len(got)} bytes of replies, in order, then {ended}: your server disconnected the client that did not read")
