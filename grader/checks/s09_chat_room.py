@@ -117,7 +117,7 @@ def nick_joins(t):
     server = start(t)
     nameless = wp1c.connect(t, server)
     nameless.name = b"a client without a nick"
-    with t.hint("a nick is 1 to 16 characters of A-Z a-z 0-9 _ -, both ends included: this one is valid", when=lambda e: e.got_line(b"ERROR:BADNICK")):
+    with t.hint("a nick is 1 to 16 characters of A-Z a-z 0-9 _ -, 1 and 16 included: this one is valid", when=lambda e: e.got_line(b"ERROR:BADNICK")):
         room = room_of(t, server, b"ann", b"Bob_2", b"c-3", b"x" * 16, b"z")  # 16 and 1: both ends of a nick's length
     t.log("note", "a nick is case-sensitive: Ann is not ann")
     with t.hint("nicks are case-sensitive: Ann is not ann (compare them with strcmp(), not strcasecmp())", when=lambda e: e.got_line(b"ERROR:NICKTAKEN")):
