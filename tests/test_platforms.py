@@ -263,7 +263,7 @@ def test_prairielearn_results_stay_under_1_mb_and_valid(tmp_path):
     step = registry.find("01")
     huge = "\U0001f600 \\ \" \x00" + "x" * 3_000_000  # a flood of output, with what JSON must escape
     outcomes = [Outcome(step, 0, "builds with make", 0, True, "built", max_score=0.0)]
-    outcomes += [Outcome(step, i, f"check {i}", 1, False, huge + f"\n[01-client] verdict:  wrong {i}\n", max_score=1.0) for i in range(1, 11)]
+    outcomes += [Outcome(step, i, f"check {i}", 1, False, huge + f"\n[01-client] verdict:  wrong {i}\n", max_score=1.0, verdict=f"wrong {i}") for i in range(1, 11)]
     result = report.prairielearn(Report("x", [step], outcomes))
     text = json.dumps(result, indent=1)
     assert len(text.encode()) < 1_000_000
