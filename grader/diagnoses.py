@@ -300,7 +300,7 @@ def with_carriage_return_kept(line):
     return wp1.calc(argument) if keyword == b"CALC" else None
 
 
-ORDER = "check a CALC in SPEC's order: its shape (SYNTAX), each operand's range (OVERFLOW), a zero divisor (DIVZERO), then the result (OVERFLOW)"
+ORDER = "check a CALC's errors in this order: its shape (SYNTAX), each operand's range (OVERFLOW), a zero divisor (DIVZERO), then the result (OVERFLOW)"
 WP1_MISTAKES = [
     (
         with_lenient_operands,

@@ -576,9 +576,10 @@ class Trial:
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
 
-    def serve(self, host="127.0.0.1"):
-        """A scripted server of the grader's, for the student's client to reach."""
-        server = net.ScriptedServer(self.log, self.timeout, host, conns=self.conns)
+    def serve(self, host="127.0.0.1", port=0):
+        """A scripted server of the grader's, for the student's client to reach
+        (on port, or on a port the system picks)."""
+        server = net.ScriptedServer(self.log, self.timeout, host, port, conns=self.conns)
         self.closers.append(server.close)
         return server
 

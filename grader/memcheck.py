@@ -151,14 +151,16 @@ def read(where):
     except (ET.ParseError, OSError):
         found.complete = False
         root = None
+    stacks = []  # with --xml, where each descriptor open at exit was made goes to the XML, bare, in order
     if root is not None:
         counts = {pair.findtext("unique"): int(pair.findtext("count", "1")) for pair in root.iter("pair")}
         for node in root.iter("error"):
             found.errors.append(parse_error(node, counts))
         found.complete = any(node.findtext("state", "").strip() == "FINISHED" for node in root.iter("status"))
+        stacks = [text_stack(node) for node in root.findall("stack")]
     try:
         with open(where.log, errors="replace") as f:
-            found.open_fds = parse_fds(f.read())
+            found.open_fds = parse_fds(f.read(), stacks)
     except OSError:
         pass
     return found
@@ -186,6 +188,15 @@ def parse(path):
     return root
 
 
+def text_stack(node):
+    """A <stack> of the XML as the text log writes it: "at 0x..: fn (file:line)", then "by ..."."""
+    lines = []
+    for frame in node.findall("frame"):
+        place = f"{frame.findtext('file')}:{frame.findtext('line')}" if frame.findtext("file") else frame.findtext("obj", "?")
+        lines.append(f"{'by' if lines else 'at'} {frame.findtext('ip', '?')}: {frame.findtext('fn', '???')} ({place})")
+    return lines
+
+
 def parse_error(node, counts=None):
     kind = node.findtext("kind", "")
     what = node.findtext("what") or node.findtext("xwhat/text") or kind
@@ -204,9 +215,10 @@ def parse_error(node, counts=None):
 FD_LINE = re.compile(r"^==\d+== Open (.*)$")
 
 
-def parse_fds(log):
+def parse_fds(log, stacks=()):
     """The descriptors valgrind saw open at exit: (description, stack) pairs,
-    leaving out those inherited from the grader."""
+    leaving out those inherited from the grader. With --xml the log has no
+    stacks: stacks (the XML's, in order) go to the descriptors that have none."""
     rows, current = [], None
     for line in log.splitlines():
         body = re.sub(r"^==\d+== ?", "", line)
@@ -218,22 +230,32 @@ def parse_fds(log):
             current[1].append(body.strip())
         else:
             current = None
+    stacks = iter(stacks)
+    for row in rows:
+        if not row[1]:
+            row[1] = next(stacks, [])
     return [(d, s) for d, s in rows if not any("inherited from parent" in x for x in s)]
+
+
+ACCEPTED = re.compile(r"^at 0x[0-9A-Fa-f]+: (?:__libc_)?accept4? ")
 
 
 def leaked_sockets(open_fds, port=None):
     """The sockets open at exit that are connections, not a server's listener.
 
-    A connection whose peer has left shows as `<-> unbound`, like a listening
-    socket; so for a server (port known) exactly one socket may hold its port.
+    A socket that accept() made is a client's connection, whatever it shows:
+    a connection whose peer has left shows as `<-> unbound`, like a listening
+    socket, and once the listener is closed it is the only socket on the port.
+    Of the others, for a server (port known) exactly one may hold its port.
     """
     sockets = [(d, s) for d, s in open_fds if " socket " in f" {d} "]
     if port is None:
         return [(d, s) for d, s in sockets if "<->" in d and "unbound" not in d.split("<->")[1]]
-    on_port = [(d, s) for d, s in sockets if f":{port} <->" in d]
+    accepted = [x for x in sockets if x[1] and ACCEPTED.match(x[1][0])]
+    on_port = [x for x in sockets if f":{port} <->" in x[0] and x not in accepted]
     wildcard = [x for x in on_port if re.search(rf"(^|: )(0\.0\.0\.0|::|\[::\]):{port} <->", x[0])]
     listener = (wildcard or on_port or [None])[0]
-    return [x for x in on_port if x is not listener]
+    return accepted + [x for x in on_port if x is not listener]
 
 
 def serious(found):

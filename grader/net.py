@@ -510,13 +510,13 @@ class ScriptedServer:
     same port: a client may try either address first.
     """
 
-    def __init__(self, log, timeout, host="127.0.0.1", conns=None):
+    def __init__(self, log, timeout, host="127.0.0.1", port=0, conns=None):
         self.log = log
         self.accepted = conns if conns is not None else []  # the Conns of the clients it accepted
         self.timeout = timeout
         self.host = host
         first = "127.0.0.1" if host == "localhost" else host
-        self.socks = [self._listen(first, 0)]
+        self.socks = [self._listen(first, port)]
         self.port = self.socks[0].getsockname()[1]
         if host == "localhost":
             try:
@@ -531,6 +531,8 @@ class ScriptedServer:
         try:
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port:  # a port chosen by the grader may still be in TIME_WAIT from its last use
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
             sock.listen(16)
         except OSError:

@@ -162,6 +162,17 @@ class Capture:
                 self.changed.wait(min(left, 0.02))  # an exit is seen by asking: it wakes no one
 
 
+def limit_text(value):
+    """A limit as the launcher reads it: a number, none, or a path (no comma)."""
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        if "," in value or "=" in value:
+            raise ValueError(f"a launcher option cannot hold ',' or '=': {value!r}")
+        return value
+    return str(int(value))
+
+
 # === Exit status ===============================================================
 
 
@@ -236,7 +247,7 @@ class Program:
         command = (
             pid_namespace_prefix()
             + (sys.executable, "-S", "-E", str(LAUNCHER), str(control_r), str(status_w))
-            + (",".join(f"{k}={'none' if v is None else int(v)}" for k, v in limits.items()), *options, "--", *self.argv)
+            + (",".join(f"{k}={limit_text(v)}" for k, v in limits.items()), *options, "--", *self.argv)
         )
         try:
             self.process = subprocess.Popen(

@@ -26,7 +26,7 @@ def test_what_starts_after_the_budget_is_not_graded_and_says_why(tmp_path):
     assert len(report.outcomes) == 2 + len(runner.checks_of(STEP01)) + len(runner.checks_of(STEP02))
     for o in report.outcomes:
         assert not o.passed and "time budget of 0.001 s ran out" in o.output, o.output
-    assert sum(o.max_score for o in report.outcomes) == STEP01.points + STEP02.points
+    assert round(sum(o.max_score for o in report.outcomes), 2) == STEP01.points + STEP02.points  # shares of 2 decimals: their float sum is not exact
 
 
 def test_a_checkpoint_after_each_step_counts_the_steps_graded(tmp_path):

@@ -46,7 +46,7 @@ NAMED = [
     ),
     pytest.param(
         dict(expected=b"ERROR:OVERFLOW\n", got=b"ERROR:DIVZERO\n", channel="socket", request=b"CALC:99999999999999999999/0"),
-        "SPEC's order",
+        "errors in this order",
         id="divzero-first",
     ),
     pytest.param(dict(expected=b"CALC:7\n", got=b"ERROR:SYNTAX\n", channel="socket", request=b"CALC:3+4\r"), "line ending", id="keeps-cr-calc"),

@@ -473,6 +473,10 @@ def test_valgrinds_last_words_leave_out_the_descriptors_it_inherited(tmp_path):
     assert memcheck.last_words(where) == []
 
 
+ACCEPTED = ["at 0x49676F0: accept (accept.c:26)", "by 0x109287: main (server.c:12)"]  # valgrind's stack of a socket accept() made
+ACCEPTED4 = ["at 0x4967A1B: accept4 (accept4.c:32)", "by 0x10931C: serve (multi-server.c:40)"]
+
+
 @pytest.mark.parametrize(
     "fds, port, leaked",
     [
@@ -481,7 +485,11 @@ def test_valgrinds_last_words_leave_out_the_descriptors_it_inherited(tmp_path):
         pytest.param(["AF_INET socket 3: 127.0.0.1:4242 <-> unbound", "AF_INET socket 6: 127.0.0.1:4242 <-> 127.0.0.1:5555"], 4242, 1, id="loopback-listener"),
         pytest.param(["AF_INET socket 3: 127.0.0.1:5555 <-> 127.0.0.1:4242"], None, 1, id="client-connected"),
         pytest.param(["AF_INET socket 3: 127.0.0.1:5555 <-> unbound"], None, 0, id="client-unbound"),
+        pytest.param([("AF_INET6 socket 6: [::ffff:127.0.0.1]:4242 <-> unbound", ACCEPTED)], 4242, 1, id="listener-closed-first-peer-gone"),
+        pytest.param([("AF_INET socket 5: 127.0.0.1:4242 <-> 127.0.0.1:5555", ACCEPTED)], 4242, 1, id="listener-closed-first"),
+        pytest.param(["AF_INET6 socket 4: :::4242 <-> unbound", ("AF_INET6 socket 5: [::1]:4242 <-> [::1]:5555", ACCEPTED4)], 4242, 1, id="accept4"),
     ],
 )
 def test_leaked_sockets_tells_connections_from_the_listener(fds, port, leaked):
-    assert len(memcheck.leaked_sockets([(d, []) for d in fds], port)) == leaked
+    found = [fd if isinstance(fd, tuple) else (fd, []) for fd in fds]
+    assert len(memcheck.leaked_sockets(found, port)) == leaked

@@ -47,7 +47,8 @@ def test_check_with_valgrind_off_shows_the_memory_check_skipped_and_scores_what_
     assert "SKIP memory check (valgrind)" in text and "PASS memory check" not in text
     assert f"1 skipped: {NOT_RUN}" in text
     assert "Score: 10 / 10 (of the checks that ran)" in text
-    assert COUNTS.match(text.strip().splitlines()[-1]).groups() == ("11", "0")  # 11 passed: the memory check is not among them
+    ran = str(len(runner.checks_of(STEP)))  # the build and every check but the memory one
+    assert COUNTS.match(text.strip().splitlines()[-1]).groups() == (ran, "0")  # the memory check is not among those passed
     results = json.loads((out / "results.json").read_text())
     assert results["score"] == STEP.points and NOT_RUN in results["output"]
     assert not [t for t in results["tests"] if "memory" in t["name"]]  # worth 0, not run: not a test of the score
@@ -75,7 +76,7 @@ def test_grade_with_valgrind_off_says_which_checks_were_not_run(tmp_path, leaks)
     assert re.search(r"02-server +not started +0 / 10 +\S+$", text, re.M)  # nothing skipped there: no mark
     last = text.strip().splitlines()[-1]
     passed, failed = map(int, COUNTS.match(last).groups())
-    assert passed == 11 and failed > 0  # the other steps are missing; the skipped check is neither
+    assert passed == len(runner.checks_of(STEP)) and failed > 0  # the build and the checks but memory; the other steps are missing; the skipped check is neither
 
 
 def test_a_failed_session_fails_the_memory_check_even_without_valgrind(tmp_path, monkeypatch):
@@ -130,3 +131,35 @@ def test_the_skip_is_one_mechanism_with_remote_scored_and_reported_once():
     result = runner.Report("x", [STEP], outcomes)
     data = report.gradescope(result)
     assert len(data["tests"]) == 3 and NOT_RUN in data["output"] and data["score"] == STEP.points
+
+
+def test_a_check_this_machine_cannot_run_is_skipped_with_why(tmp_path, monkeypatch):
+    """No IPv6 loopback, no private /etc/hosts: the checks that need them are
+    SKIP with the reason, never PASS; the step is scored on the others."""
+    from grader.checks import common
+
+    monkeypatch.setattr(common, "ipv6_loopback_works", lambda: False)
+    monkeypatch.setattr(common, "run_with_hosts", lambda *args, **options: None)
+    result = grade(submission(tmp_path, False), STEP)
+    skipped = {o.name: o.extra.get("skipped") for o in result.outcomes if not o.passed}
+    assert skipped == {
+        "connects over IPv6 (::1)": "this machine has no IPv6 loopback (::1)",
+        "tries each address of a name in turn (the first one refuses)": "this machine cannot give a program a private /etc/hosts (unshare --mount), where a name has two addresses",
+    }, [o.output for o in result.outcomes if not o.passed]
+    assert result.score == STEP.points
+
+
+def test_a_check_skipped_in_part_still_fails_on_what_it_ran(tmp_path, monkeypatch):
+    """Where ::1 cannot be tried, 'localhost and ::1' tries localhost: it is
+    skipped on a correct client, and fails one that cannot talk there."""
+    from grader.checks import common
+
+    monkeypatch.setattr(common, "ipv6_loopback_works", lambda: False)
+    name = "connects to localhost by name and to ::1 (IPv6)"
+    step = registry.find("03")
+    for program, failed in (("correct/03-chat-client-threads.c", False), ("bugs/03-chat-client-lockstep.c", True)):
+        folder = tmp_path / program.split("/")[0]
+        install(PROGRAMS / program, folder)
+        outcome = next(o for o in grade(folder, step).outcomes if o.name == name)
+        assert outcome.failed == failed and bool(outcome.extra.get("skipped")) != failed, outcome.output
+        assert "not run here: this machine has no IPv6 loopback (::1): only localhost was tried" in outcome.output

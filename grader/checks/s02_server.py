@@ -12,13 +12,14 @@ from . import common
 GREETING = b"Welcome to the server!\n"
 
 
-def greeted(t, server, host="127.0.0.1", bind=None, logged=True):
+def greeted(t, server, host="127.0.0.1", bind=None, logged=True, conn=None):
     """One client: it must get the greeting, see the server close, and be logged."""
-    conn = t.connect(server.port, host, bind=bind)
+    conn = conn or t.connect(server.port, host, bind=bind)
+    conn.who = common.address(conn)
     conn.expect(GREETING)
     conn.expect_closed()
     if logged:
-        server.expect_stdout_line(f"Got connection from {conn.local_ip}:{conn.local_port}")
+        server.expect_stdout_line(f"Got connection from {conn.who}")
     conn.close()
     return conn
 
@@ -33,7 +34,7 @@ def greets_and_logs(t):
         "stdout holds only the `Got connection from IP:PORT` lines: banners and errors go to stderr",
         when=lambda e: bool(e.got) and not e.got.startswith(b"Got connection from "),
     ):
-        server.expect_stdout_line(f"Got connection from {conn.local_ip}:{conn.local_port}")
+        server.expect_stdout_line(f"Got connection from {common.address(conn)}")
 
 
 @check("listens on every local address", hint="1")
@@ -50,6 +51,35 @@ def another_address(e):
     if not (e.expected and e.got and e.got.startswith(b"Got connection from ")):
         return False
     return e.expected.rpartition(b":")[0] != e.got.rpartition(b":")[0]
+
+
+@check("logs an IPv6 client as [IP]:PORT, an IPv4 one as IP:PORT (a dual-stack server)", hint="2")
+def ipv6_logged(t):
+    server = t.start_server()
+    common.expect_ipv6_logged(t, server, lambda conn: greeted(t, server, conn=conn))
+
+
+def other_lines(e):
+    """stdout holds a line that is no `Got connection from` line."""
+    return bool(e.got) and any(not line.startswith(b"Got connection from ") for line in e.got.splitlines())
+
+
+@check("prints nothing on stdout but the Got connection lines", hint="2")
+def stdout_only_log(t):
+    server = t.start_server()
+    conns = [greeted(t, server, logged=False) for _ in range(3)]
+    server.stop(signal.SIGTERM)
+    expected = "".join(f"Got connection from {conn.who}\n" for conn in conns)
+    with t.hint(
+        "stdout holds the `Got connection from IP:PORT` lines and nothing else: anything more (a banner, a note per client, an error) goes to stderr",
+        when=other_lines,
+    ):
+        server.expect_stdout(expected, within=1)
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_server_edge_ports(t, lambda conn: greeted(t, None, logged=False, conn=conn))
 
 
 @check("serves 20 clients in a row", hint="3", remote=True, weight=CORE)

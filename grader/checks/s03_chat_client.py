@@ -121,25 +121,50 @@ def exits_when_server_closes(t):
 
 @check("server resets the connection: message on stderr and exit 1", hint="3")
 def server_resets(t):
-    client, conn = chat(t)
-    conn.send(GREETING)
-    client.expect_stdout_next(GREETING)
-    conn.reset()
-    t.log("note", "the grader's server reset the connection (RST)")
-    with t.hint("recv() fails with ECONNRESET: say so on stderr and exit 1"):
-        client.expect_exit(1)
-    client.expect_stderr_message()
+    for after_input in (False, True):
+        client, conn = chat(t)
+        conn.send(GREETING)
+        client.expect_stdout_next(GREETING)
+        if after_input:
+            client.end_input()
+            with t.hint(HALF_CLOSE, when=lambda e: e.nothing_came):
+                conn.expect_closed()  # its half-close
+            conn.send(b"one more line\n")
+            with t.hint(HALF_CLOSE + ", not close(): the server may still have something to say", when=lambda e: e.ended):
+                client.expect_stdout_next(b"one more line\n")  # it still reads the server: a reset reaches it
+        conn.reset()
+        t.log("note", "the grader's server reset the connection (RST)" + (" after your client's end of input" if after_input else ""))
+        with t.hint("recv() fails with ECONNRESET: say so on stderr and exit 1"):
+            client.expect_exit(1)
+        client.expect_stderr_message()
 
 
 @check("connects to localhost by name and to ::1 (IPv6)", hint="2")
 def connects_by_name_and_ipv6(t):
-    for host in ["localhost"] + (["::1"] if common.ipv6_loopback_works() else []):
+    for host in common.ipv6_hosts(t):
         client, conn = chat(t, host)
         conn.send(GREETING)
         client.expect_stdout_next(GREETING)
         client.end_input()
         closes(t, conn)
         client.expect_exit(0)
+
+
+@check("tries each address of a name in turn (the first one refuses)", hint="2")
+def tries_each_address(t):
+    client, conn = common.expect_tries_each_address(t, stdin="pipe")
+    if conn is not None:
+        conn.send(GREETING)
+        client.expect_stdout_next(GREETING)
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    def greeted(client, conn):
+        conn.send(GREETING)
+        client.expect_stdout_next(GREETING)
+
+    common.expect_client_edge_ports(t, greeted, stdin="pipe")
 
 
 @check("connection refused: message and exit 1", weight=DETAIL)

@@ -14,6 +14,7 @@ LOCKSTEP = (
     "a read() of stdin blocks until the operator types, and a recv() until the client speaks: "
     "wait on both with poll() and serve whichever is ready"
 )
+END_OF_INPUT = "read() returns 0 at the end of stdin: close the client's socket and exit 0"
 LEFT = (
     "recv() returns 0 when the client closes and fails (ECONNRESET) when it resets: "
     'print "Client IP:PORT left" in both cases, close its socket, accept the next'
@@ -29,7 +30,7 @@ def start(t, **options):
 def greeted(t, server, conn):
     """A connected client must be greeted and logged; conn.who is its IP:PORT."""
     conn.expect(GREETING)
-    conn.who = f"{conn.local_ip}:{conn.local_port}"
+    conn.who = common.address(conn)
     server.expect_stdout_line(f"Got connection from {conn.who}")
     return conn
 
@@ -64,6 +65,12 @@ def every_address(t):
     # 127.0.0.2 and .3 are loopback too: the log must show the real client address.
     with t.hint("print the address accept() gave you (inet_ntop), not a fixed one"):
         join(t, server, host="127.0.0.2", bind="127.0.0.3")
+
+
+@check("logs an IPv6 client as [IP]:PORT, an IPv4 one as IP:PORT (a dual-stack server)", hint="1")
+def ipv6_logged(t):
+    server = start(t)
+    common.expect_ipv6_logged(t, server, lambda conn: leaves(t, server, greeted(t, server, conn)))
 
 
 @check("prints what the client sends as it arrives, before anything is typed", hint="2", weight=CORE)
@@ -107,6 +114,51 @@ def next_client_after_leave(t):
     server.expect_stdout_next(b"hello from the second client\n")
     server.type(b"hello, second client\n")
     second.expect(b"hello, second client\n")
+
+
+@check("a client that half-closes has left: logs it, closes its connection", hint="3")
+def client_half_closes(t):
+    server = start(t)
+    conn = join(t, server)
+    conn.send(b"my last words\n")
+    server.expect_stdout_next(b"my last words\n")
+    conn.shutdown_write()
+    with t.hint(LEFT):
+        server.expect_stdout_line(f"Client {conn.who} left")
+    with t.hint("close() the socket of a client that has left: a client that half-closed still waits for the end of the connection"):
+        conn.expect_closed()
+    join(t, server)
+
+
+@check("prints nothing on stdout but the Got connection and left lines and the client's bytes", hint="3")
+def stdout_only(t):
+    server = start(t)
+    first = join(t, server)
+    first.send(b"hello\n")
+    server.expect_stdout_next(b"hello\n")
+    leaves(t, server, first)
+    second = join(t, server)
+    second.send(b"bye\n")
+    server.expect_stdout_next(b"bye\n")
+    server.end_input()
+    with t.hint(END_OF_INPUT, when=lambda e: not e.ended):
+        second.expect_closed()
+        server.expect_exit(0)
+    expected = f"Got connection from {first.who}\nhello\nClient {first.who} left\nGot connection from {second.who}\nbye\n".encode()
+    printed = server.stdout.data()
+    if printed in (expected, expected + f"Client {second.who} left\n".encode()):  # the last left line is optional
+        t.log("printed", show(printed))
+        return
+    with t.hint(
+        "stdout holds the Got connection and left lines and the client's bytes, nothing else: a banner or a goodbye goes to stderr",
+        when=lambda e: e.got is not None and not e.expected.startswith(e.got),  # something more, not something missing
+    ):
+        server.expect_stdout(expected, within=0.1)
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_server_edge_ports(t, lambda conn: conn.expect(GREETING), stdin="pipe")
 
 
 @check("survives a client that resets while text is typed to it", hint="3")
@@ -154,7 +206,7 @@ def exits_at_end_of_input(t):
     conn.send(b"see you\n")
     server.expect_stdout_next(b"see you\n")
     server.end_input()
-    with t.hint("read() returns 0 at the end of stdin: close the client's socket and exit 0"):
+    with t.hint(END_OF_INPUT):
         conn.expect_closed()
         server.expect_exit(0)
     t.log("note", "again, with no client connected")
@@ -168,7 +220,8 @@ def restarts_same_port(t):
     server = start(t)
     conn = join(t, server)
     server.end_input()
-    conn.expect_closed()  # the server closed first: its side of the connection is in TIME_WAIT
+    with t.hint(END_OF_INPUT, when=lambda e: not e.ended):
+        conn.expect_closed()  # the server closed first: its side of the connection is in TIME_WAIT
     conn.close()
     server.expect_exit(0)
     t.log("note", f"the grader starts your server again on port {server.port}")
@@ -208,6 +261,7 @@ def memory(t):
     server.type(b"bye, third\n")
     third.expect(b"bye, third\n")
     server.end_input()
-    third.expect_closed()
-    server.expect_exit(0)
+    with t.hint(END_OF_INPUT, when=lambda e: not e.ended):
+        third.expect_closed()
+        server.expect_exit(0)
     t.expect_clean_memory(server)

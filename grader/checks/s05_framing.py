@@ -52,7 +52,7 @@ def build_unit_tests(t):
             return None, (
                 f"no {name} in {t.step.folder}: the unit checks test your read_line and send_all in frame.c",
                 [],
-                "keep frame.h and frame.c (the API of SPEC 05-framing) in the step folder, whatever line-echo is written in",
+                "keep frame.h and frame.c (the API in the README of 05-framing) in the step folder, whatever line-echo is written in",
             )
     out = t.scratch / f"{t.folder.name}-unit-tests"
     out.mkdir(exist_ok=True)
@@ -75,7 +75,7 @@ def build_unit_tests(t):
     return None, (
         "your frame.c does not compile against the kit's unit tests" if status else "compiling the unit tests took too long",
         [("command", shown), ("compiler", compiler)],
-        "frame.c must implement frame.h's API exactly (SPEC 05-framing) and use recv() and send(); keep frame.h as given",
+        "frame.c must implement frame.h's API exactly (the README of 05-framing) and use recv() and send(); keep frame.h as given",
     )
 
 
@@ -374,7 +374,7 @@ def bounded_memory(t, size=8):
     echoed(t, conn, b"warming up\n")
     before = peak_memory(server)
     if before is None:
-        t.log("note", "skipped: this machine does not show a program's memory (/proc/PID/status)")
+        common.skip(t, "this machine does not show a program's memory (VmHWM in /proc/PID/status)")
         return
     conn.timeout = t.within(60)  # generous: a correct reader may recv() one byte at a time
     block = b"y" * MIB
@@ -430,6 +430,44 @@ def pipelined_then_gone(t, count=3000):
     time.sleep(0.3)
     with t.hint("send() to a client that has gone raises SIGPIPE, which kills the server: send with MSG_NOSIGNAL and drop the client when send_all fails", when=lambda e: e.ended):
         served(t, server, "after clients that sent many lines and closed at once")
+
+
+@check("echoes every line of a client that half-closes, then closes the connection", hint="3", remote=True)
+def half_close(t):
+    server = t.start_server()
+    conn = connect(t, server)
+    echoed(t, conn, b"first\n")
+    conn.send(b"second\nthird\r\nan unterminated tail")
+    conn.shutdown_write()
+    with t.hint(
+        "read_line gives the lines already held, then LINE_EOF (the tail is dropped): then close the client's socket",
+        when=lambda e: not e.ended,
+    ):
+        conn.expect(b"second\nthird\n")
+        conn.expect_closed()
+    served(t, server, "after a client that half-closed")
+
+
+@check("listens on every local address", hint="1")
+def every_address(t):
+    server = t.start_server()
+    common.expect_every_address(t, server)
+    echoed(t, t.connect(server.port, "127.0.0.2", bind="127.0.0.3"), b"from 127.0.0.3 to 127.0.0.2\n")
+
+
+@check("restarts on the same port right after serving", hint="1")
+def restarts_same_port(t):
+    common.expect_restart(t, t.start_server(), lambda conn: echoed(t, conn, b"before and after a restart\n"))
+
+
+@check("stops on SIGINT and SIGTERM")
+def stops_on_signals(t):
+    common.expect_stops_on_signals(t, lambda conn: echoed(t, conn, b"about to stop\n"))
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_server_edge_ports(t, lambda conn: echoed(t, conn, b"at the edge\n"))
 
 
 @check("port already in use: message and exit 1", hint="1", weight=DETAIL)

@@ -106,6 +106,11 @@ def stops_on_signals(t):
         server.stop(sig)
 
 
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_server_edge_ports(t, lambda conn: wp1c.ask(t, conn, b"PING:at the edge"))
+
+
 @check("port already in use: message and exit 1", weight=DETAIL)
 def port_in_use(t):
     common.expect_port_in_use(t)

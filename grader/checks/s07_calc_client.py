@@ -376,14 +376,18 @@ def waits_for_replies(t):
 
 @check("server closes before the end of input: message on stderr and exit 1", hint="3")
 def server_closes_early(t):
-    client, conn = session(t)
-    exchange(t, client, conn, b"1+1", b"CALC:1+1", b"CALC:2", b"2")
-    conn.close()
-    t.log("note", "the grader's server closed the connection; your client's stdin stays open")
-    time.sleep(0.1)
-    type_quietly(client, b"2+2\n")  # a client that waits for each line notices now
-    expect_failure(t, client, "the server closed the connection", ENDINGS)
-    expect_nothing_more(client)
+    for reset in (False, True):
+        client, conn = session(t)
+        exchange(t, client, conn, b"1+1", b"CALC:1+1", b"CALC:2", b"2")
+        if reset:
+            conn.reset()
+        else:
+            conn.close()
+        t.log("note", f"the grader's server {'reset' if reset else 'closed'} the connection; your client's stdin stays open")
+        time.sleep(0.1)
+        type_quietly(client, b"2+2\n")  # a client that waits for each line notices now
+        expect_failure(t, client, "the server " + ("reset" if reset else "closed") + " the connection", ENDINGS)
+        expect_nothing_more(client)
 
 
 @check("server closes with replies owed: message on stderr and exit 1", hint="3")
@@ -482,6 +486,26 @@ def reply_of_wrong_kind(t):
             "KEYWORD:ARGUMENT) is an error: say so, exit 1",
         )
         client.expect_no_stdout()
+
+
+@check("connects to localhost by name and to ::1 (IPv6)")
+def connects_by_name_and_ipv6(t):
+    for host in common.ipv6_hosts(t):
+        client, conn = session(t, host)
+        exchange(t, client, conn, b"6*7", b"CALC:6*7", b"CALC:42", b"42")
+        finish(t, client, conn)
+
+
+@check("tries each address of a name in turn (the first one refuses)")
+def tries_each_address(t):
+    client, conn = common.expect_tries_each_address(t, stdin="pipe")
+    if conn is not None:
+        exchange(t, client, conn, b"6*7", b"CALC:6*7", b"CALC:42", b"42")
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_client_edge_ports(t, lambda client, conn: exchange(t, client, conn, b"1+1", b"CALC:1+1", b"CALC:2", b"2"), stdin="pipe")
 
 
 @check("connection refused: message and exit 1", weight=DETAIL)

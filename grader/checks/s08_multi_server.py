@@ -19,13 +19,13 @@ from pathlib import Path
 
 from .. import sandbox
 from ..engine import CORE, DETAIL, CheckFailed, check
-from ..text import show
+from ..text import first_difference, show
 from . import common
 from . import wp1_checks as wp1c
 
 NOFILE = 4096  # the open-file limit SPEC promises the server
 CROWD = 2000  # clients held at once
-OUT_LIMIT = 64 << 10  # unsent replies past this: the server stops reading
+OUT_LIMIT = 64 << 10  # unsent replies past this: the server stops reading from that client, or disconnects it
 MIB = 1 << 20
 IDLE_SHARE = 0.05  # of one core: "sleeps while idle"
 NEVER_ASLEEP = 0.5  # of the measure: runnable this long without one sleep is spinning, CPU given or not,
@@ -40,14 +40,14 @@ HINT_SELECT = (
     "use poll() (or epoll), which takes any number of descriptors"
 )
 HINT_BACK_PRESSURE = (
-    "queue the replies a client does not read, and stop watching it for POLLIN once more than 64 KiB "
-    "wait (watch POLLOUT instead); never block in send()"
+    "queue the replies a client does not read, and stop watching it for POLLIN before more than 64 KiB "
+    "wait (watch POLLOUT instead), or disconnect it; never block in send()"
 )
 
 
-def start(t, nofile=NOFILE, valgrind=None):
-    """The student's server on a fresh port, with an open-file limit of nofile."""
-    port = t.free_port()
+def start(t, nofile=NOFILE, valgrind=None, port=None):
+    """The student's server on a fresh port (or port), with an open-file limit of nofile."""
+    port = port or t.free_port()
     server = t.run(port, valgrind=valgrind, limits={"nofile": nofile})
     server.port = port
     t.wait_listening(server, port)
@@ -377,12 +377,31 @@ def never_reads(t):
         if grown > 16 * MIB:
             raise CheckFailed(
                 f"your server's memory grew by {grown / MIB:.0f} MiB for one client that does not read its replies",
-                [("sent", f"{sent} bytes of requests, never reading"), ("expected", "the server stops reading that client once 64 KiB of replies wait")],
+                [("sent", f"{sent} bytes of requests, never reading"), ("expected", "the server stops reading that client before 64 KiB of replies wait, or disconnects it")],
             )
-    t.log("note", "the client that did not read now reads 1 MiB of its replies")
-    hog.timeout = t.within()
-    with t.hint("queued replies go out, in order, once the client reads (POLLOUT)"):
-        hog.expect(frame.replace(b"PING:", b"PONG:") * (MIB // len(frame)))
+    t.log("note", "the client that did not read now reads its replies: 1 MiB of them, or what came before your server disconnected it")
+    replies_drained(t, hog, frame.replace(b"PING:", b"PONG:") * (MIB // len(frame)))
+
+
+def replies_drained(t, hog, expected):
+    """The replies owed to a client that did not read come in order once it
+    reads: all of expected, or (SPEC lets the server disconnect it once 64 KiB
+    wait) the first of them, then the close."""
+    within = t.within()
+    got, why = hog.read_until(lambda p: len(p) >= len(expected) or not expected.startswith(p), within)
+    got = got[: len(expected)]
+    evidence = [("expected", show(expected)), ("received", show(got))]
+    hint = "queued replies go out, in order, once the client reads (POLLOUT)"
+    seen = dict(expected=expected, got=got, conn=hog, channel="socket")  # for the diagnoses (grader/diagnoses.py)
+    if not expected.startswith(got):
+        raise CheckFailed(f"the replies differ from byte {first_difference(expected, got)} on", evidence, hint=hint, **seen)
+    if len(got) < len(expected) and why == "timeout":
+        raise CheckFailed(f"received only {len(got)} of the {len(expected)} bytes of replies owed; then nothing more for {within:g} s", evidence, hint=hint, **seen)
+    if len(got) < len(expected):
+        ended = "the connection was closed" if why == "eof" else "the connection was reset"
+        t.log("received", f"{len(got)} bytes of replies, in order, then {ended}: your server disconnected the client that did not read")
+    else:
+        t.log("received", f"{len(expected)} bytes of replies, in order")
 
 
 @check(f"holds {CROWD} clients at once, each answered", hint="1", weight=CORE)
@@ -498,6 +517,16 @@ def exits_on_signals(t):
 @check("listens on every local address", hint="1")
 def every_address(t):
     common.expect_every_address(t, start(t))
+
+
+@check("restarts on the same port right after serving", hint="3")
+def restarts_same_port(t):
+    common.expect_restart(t, start(t), lambda conn: wp1c.ask(t, conn, b"PING:before and after a restart"), start=lambda port: start(t, port=port))
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_server_edge_ports(t, lambda conn: wp1c.ask(t, conn, b"PING:at the edge"))
 
 
 @check("port already in use: message and exit 1", weight=DETAIL)

@@ -23,6 +23,7 @@ from .s08_multi_server import MIB, start
 # WP/1's table without CALC: the chat answers these as calc-server does.
 WP1_ROWS = [r for r in wp1c.TABLE if (wp1.split(r) or (b"",))[0] != b"CALC"]
 
+FLOOD_ROUNDS = 4  # requests asked while a client floods: each must be answered within 2 s
 HINT_BROADCAST = "queue the line in the output buffer of every other client that has a nick; poll() sends it when each can take it"
 HINT_LEAVE = "when a client with a nick leaves (QUIT, recv() returns 0 or fails), send LEAVE:<nick> to every other client with a nick"
 
@@ -116,8 +117,8 @@ def nick_joins(t):
     server = start(t)
     nameless = wp1c.connect(t, server)
     nameless.name = b"a client without a nick"
-    with t.hint("a nick is 1 to 16 characters of A-Z a-z 0-9 _ -, 16 included: this one is valid", when=lambda e: e.got_line(b"ERROR:BADNICK")):
-        room = room_of(t, server, b"ann", b"Bob_2", b"c-3", b"x" * 16)
+    with t.hint("a nick is 1 to 16 characters of A-Z a-z 0-9 _ -, 1 and 16 included: this one is valid", when=lambda e: e.got_line(b"ERROR:BADNICK")):
+        room = room_of(t, server, b"ann", b"Bob_2", b"c-3", b"x" * 16, b"z")  # 16 and 1: both ends of a nick's length
     t.log("note", "a nick is case-sensitive: Ann is not ann")
     with t.hint("nicks are case-sensitive: Ann is not ann (compare them with strcmp(), not strcasecmp())", when=lambda e: e.got_line(b"ERROR:NICKTAKEN")):
         room.append(member(t, server, b"Ann", room))
@@ -324,6 +325,31 @@ def slow_reader_dropped(t):
 # === Many clients at once ==========================================================
 
 
+@check("a client that floods pipelined frames starves nobody: one recv() per ready client per turn", hint="2", weight=CORE)
+def flood_starves_nobody(t):
+    server = start(t)
+    other = wp1c.connect(t, server)
+    wp1c.ask(t, other, b"PING:before the flood")
+    frames = t.scratch / f"flood-{server.port}"
+    frames.write_bytes(b"MSG:x\n" * ((4 << 20) // 6))
+    said = s08.Crowd(t, server, 1).command(f"flood flooder {frames}", t.timeout)
+    if said.get("flooding") != "OK:flooder\n":
+        raise CheckFailed("a client that took the nick flooder got something else than OK:flooder", [("received", show(said.get("flooding", "").encode("latin-1")))])
+    t.log("note", 'a client (a process of its own) took the nick flooder and sends "MSG:x\\n" again and again without a pause; nobody else has a nick: no one gets them')
+    time.sleep(0.3)
+    other.timeout = t.within(2)
+    try:
+        for turn in range(1, FLOOD_ROUNDS + 1):  # several: one round may fall in a moment the flooder waited for a CPU
+            wp1c.ask(t, other, b"PING:my turn %d, while the other floods" % turn)
+    except CheckFailed as failure:
+        got = other.pending
+        if not got and not (other.eof or other.error):  # nothing came: it was busy with the flooder
+            failure.hint = "one recv() per ready client per turn of the loop, then the next client: a loop that reads one client until EAGAIN serves nobody else while it floods"
+        elif got.split(b":")[0] in (b"JOIN", b"MSG", b"LEAVE"):
+            failure.hint = "JOIN, MSG and LEAVE go only to clients with a nick; this one has none"
+        raise
+
+
 @check("a client that stalls mid-frame delays nobody else", hint="1", weight=CORE)
 def stalled_client(t):
     server = start(t)
@@ -407,6 +433,8 @@ sleeps_when_idle = s08.sleeps_when_idle
 out_of_descriptors = s08.out_of_descriptors
 exits_on_signals = s08.exits_on_signals
 every_address = s08.every_address
+restarts_same_port = s08.restarts_same_port
+edge_ports = s08.edge_ports
 port_in_use = s08.port_in_use
 bad_arguments = s08.bad_arguments
 

@@ -83,6 +83,23 @@ OVERFLOW_EDGES = [
     b"CALC:18446744073709551621-5",
     b"CALC:00000000000000000000000042+0",  # 26 digits, leading zeros: 42
     b"CALC:-00000000000000000000009223372036854775808+0",
+    # each operator at both ends of the range, both ways (SPEC: the result outside signed 64-bit)
+    b"CALC:1+" + I64_MAX.encode(),
+    b"CALC:" + I64_MIN.encode() + b"+-1",
+    b"CALC:-1+" + I64_MIN.encode(),
+    b"CALC:" + I64_MIN.encode() + b"+" + I64_MAX.encode(),
+    b"CALC:" + I64_MAX.encode() + b"--1",
+    b"CALC:0-" + I64_MIN.encode(),
+    b"CALC:-1-" + I64_MIN.encode(),
+    b"CALC:" + I64_MAX.encode() + b"-" + I64_MAX.encode(),
+    b"CALC:-3037000500*-3037000500",
+    b"CALC:-3037000500*3037000500",
+    b"CALC:4611686018427387905*-2",
+    b"CALC:" + I64_MAX.encode() + b"*-1",
+    b"CALC:" + I64_MAX.encode() + b"/-1",
+    b"CALC:" + I64_MIN.encode() + b"/2",
+    b"CALC:" + I64_MAX.encode() + b"%" + I64_MIN.encode(),
+    b"CALC:" + I64_MIN.encode() + b"%" + I64_MAX.encode(),
 ]
 ERROR_ORDER = [
     b"CALC:99999999999999999999/0",  # OVERFLOW (an operand) before DIVZERO

@@ -34,7 +34,7 @@
 #include <cmocka.h>
 
 #if FRAME_MAX != 512
-#error "frame.h must define FRAME_MAX as 512 (see SPEC.md): put it back"
+#error "frame.h must define FRAME_MAX as 512 (see the README of 05-framing): put it back"
 #endif
 
 #define FD       7  /* the reader's descriptor: any other is a mistake */

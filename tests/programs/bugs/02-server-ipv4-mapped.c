@@ -2,7 +2,7 @@
 step: 02-server
 bug: one IPv6 socket takes IPv4 clients too (IPV6_V6ONLY off), and logs their address as getnameinfo gives it, in its IPv4-mapped form ::ffff:127.0.0.1, instead of 127.0.0.1
 fails: greets a client and logs its address
-also: listens on every local address
+also: listens on every local address | logs an IPv6 client as [IP]:PORT, an IPv4 one as IP:PORT (a dual-stack server) | prints nothing on stdout but the Got connection lines
 cause: IPv4-mapped form
 */
 /* server PORT on one IPv6 socket that takes IPv4 clients too (IPV6_V6ONLY off):

@@ -2,6 +2,7 @@
 step: 06-calc-server
 bug: exits 0 when the port cannot be bound
 fails: port already in use: message and exit 1
+also: accepts the ports 1 and 65535 (both ends of the range)
 cause: when bind() fails
 */
 /*

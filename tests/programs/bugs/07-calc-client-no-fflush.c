@@ -2,7 +2,7 @@
 step: 07-calc-client
 bug: prints the replies with printf and never calls fflush(stdout): while stdout is a pipe, they wait in stdio's buffer until the program ends
 fails: prints each reply before the next line is typed
-also: a reply of 1 MiB without a newline: exit 1, memory bounded | at the end of input, waits for every reply, then exits 0 | matches replies to requests in order, a ping among calculations | memory check (valgrind) | ping prints pong N ms, measured, the PONG echoing the client's own token | prints a reply sent in pieces, with pauses and byte by byte | prints both replies when they come in one segment | prints each result, replies sent whole | prints error: E for an ERROR reply | server closes before the end of input: message on stderr and exit 1 | server closes with replies owed: message on stderr and exit 1 | skips empty lines: nothing is sent for them
+also: a reply of 1 MiB without a newline: exit 1, memory bounded | at the end of input, waits for every reply, then exits 0 | matches replies to requests in order, a ping among calculations | memory check (valgrind) | ping prints pong N ms, measured, the PONG echoing the client's own token | prints a reply sent in pieces, with pauses and byte by byte | prints both replies when they come in one segment | prints each result, replies sent whole | prints error: E for an ERROR reply | server closes before the end of input: message on stderr and exit 1 | server closes with replies owed: message on stderr and exit 1 | skips empty lines: nothing is sent for them | tries each address of a name in turn (the first one refuses) | accepts the ports 1 and 65535 (both ends of the range) | connects to localhost by name and to ::1 (IPv6)
 cause: fflush(stdout)
 */
 /*
