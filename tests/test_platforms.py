@@ -92,7 +92,16 @@ def by_step(results):
 
 
 def said(results, done):
-    return f"{json.dumps(results)[:3000] if results else 'no results.json'}\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
+    """What a failed platform test shows: the score, each test that did not
+    pass with its whole output (a flake in CI must be diagnosable from its
+    log), then the end of what the platform's script printed."""
+    if not results:
+        shown = "no results.json"
+    else:
+        failed = [t for t in results.get("tests", []) if t.get("status", "passed") != "passed" or t.get("points") != t.get("max_points")]
+        shown = f"score {results.get('score')}; {results.get('output', results.get('message', ''))[:600]}"
+        shown += "".join(f"\n--- {t.get('name')}:\n{t.get('output', '')[-2500:]}" for t in failed[:6])
+    return f"{shown}\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
 
 
 # === Gradescope ================================================================
