@@ -2,7 +2,8 @@
 #
 #   make grade [SUBMISSION=DIR] [OUT=DIR]   grade the steps, write the reports
 #                                           (VALGRIND=0: no memory check, faster;
-#                                           BUDGET=S: checks not started after S s score 0)
+#                                           BUDGET=S: checks not started after S s score 0;
+#                                           FORMAT=prairielearn: PrairieLearn's results.json)
 #   make grade CLASS=DIR [JOBS=N] [OUT=DIR] grade every student folder of DIR, a gradebook
 #   make check STEP=NN                      build and grade one step (exit 0 if it passes)
 #                                           (SEED=S replays random session S; SEED=random [SESSIONS=N] explores)
@@ -10,11 +11,16 @@
 #   make test                               the kit's own test suite
 #   make handout                            dist/socklab-student.tar.gz (no solutions, no kit tests)
 #   make gradescope                         dist/gradescope-autograder.zip
+#   make prairielearn                       dist/prairielearn-serverFilesCourse.tar.gz (the grader for a course)
+#   make image                              a container image of the grader (dist/socklab-image.oci.tar), as root
+#   make bare-machine [GRADE_ONLY=1]        make grade then make test on a bare Debian with only make (as root)
 #   make clean                              remove what the kit built
 
 KIT        := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
-# Debian's interpreter first: it is the one that sees Debian's pytest.
-PYTHON     ?= $(shell for p in /usr/bin/python3 python3; do command -v $$p >/dev/null 2>&1 && { command -v $$p; break; }; done)
+# Debian's interpreter first: it is the one that sees Debian's pytest. Looked
+# up by the shell when a command runs, not when make reads this file: on a bare
+# machine, python3 only exists once tools/setup has installed it.
+PYTHON     ?= $$(command -v /usr/bin/python3 || command -v python3 || echo python3)
 SUBMISSION ?= $(KIT)/steps
 OUT        ?= $(KIT)/build/grade
 # Not $(abspath ...): it splits a path with spaces into words.
@@ -24,7 +30,7 @@ VALGRIND   ?= 1
 GRADER      = cd "$(KIT)" && SOCKLAB_VALGRIND="$(VALGRIND)" "$(PYTHON)" -m grader
 SETUP       = PYTHON="$(PYTHON)" "$(KIT)/tools/setup"
 
-.PHONY: grade check hint test clean setup handout gradescope
+.PHONY: grade check hint test clean setup handout gradescope prairielearn image bare-machine
 
 grade:
 	@$(SETUP) grade
@@ -53,6 +59,16 @@ handout:
 
 gradescope:
 	@"$(PYTHON)" "$(KIT)/tools/package" gradescope
+
+prairielearn:
+	@"$(PYTHON)" "$(KIT)/tools/package" prairielearn
+
+image:
+	@PYTHON="$(PYTHON)" "$(KIT)/tools/image/build"
+
+bare-machine:
+	@test -d "$(KIT)/tests" || { echo "socklab: this copy is the student handout, without the kit's own tests" >&2; exit 2; }
+	@"$(PYTHON)" "$(KIT)/tools/rootfs.py" bare-machine $(if $(filter 1,$(GRADE_ONLY)),--grade-only)
 
 clean:
 	rm -rf "$(KIT)/build" "$(KIT)/dist" "$(KIT)/slides/build"
@@ -118,3 +134,11 @@ flaky:
 .PHONY: bench
 bench:
 	@"$(PYTHON)" "$(KIT)/tools/bench" $(if $(filter 1,$(BENCH_README)),--readme)
+
+# make bench-share: the reference graded RUNS times (20) in a cgroup of CPUS CPU (0.5) and MEMORY
+# MiB (768), Gradescope's default container, with BUSY processes spinning beside it (0); then a
+# hanging, a flooding and a spinning submission there. Needs root; build/bench/share.json.
+.PHONY: bench-share
+bench-share:
+	@"$(PYTHON)" "$(KIT)/tools/bench-share" --runs "$(if $(RUNS),$(RUNS),20)" --cpus "$(if $(CPUS),$(CPUS),0.5)" \
+		--memory "$(if $(MEMORY),$(MEMORY),768)" --busy "$(if $(BUSY),$(BUSY),0)" --valgrind "$(VALGRIND)"

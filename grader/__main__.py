@@ -1,6 +1,6 @@
 """socklab's grader: `python3 -m grader COMMAND` (the Makefile's entry points call it).
 
-    grade [--submission DIR] [--out DIR] [--step NN ...] [--budget S]   grade, write the reports
+    grade [--submission DIR] [--out DIR] [--step NN ...] [--budget S] [--format F]  grade, write the reports
     check STEP [--submission DIR] [--out DIR] [--seed S|random] [--sessions N]
                                                             one step; exit 0 only if it passes
     class DIR [--out DIR] [--jobs N] [--budget S]           every student of a class, a gradebook
@@ -18,7 +18,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import classroom, registry, report, runner, sessions
+from . import classroom, contain, registry, report, runner, sessions
 
 HINT_STATE = Path(os.environ.get("SOCKLAB_HINT_STATE") or registry.KIT / ".socklab-hints")
 
@@ -43,16 +43,17 @@ def grade(args):
         except ValueError as e:
             sys.exit(f"socklab: {e}")
     else:
+        seeds = random_sessions(args)
+        seal(submission, Path(args.out), args.hide)
         # A report after each step: a grading killed by a platform's time limit
         # still leaves one that counts the steps graded so far (runner.partial).
-        checkpoint = lambda so_far: report.write(so_far, args.out)
-        seeds = random_sessions(args)
-        result = runner.grade(submission, steps, jobs=args.jobs, budget=args.budget, checkpoint=checkpoint, seeds=seeds)
+        checkpoint = lambda so_far: report.write(so_far, args.out, args.format)
+        result = runner.grade(submission, steps, jobs=args.jobs, found=args.found, budget=args.budget, checkpoint=checkpoint, seeds=seeds)
     most = None if args.command == "check" or args.all_details else 2
     passed, failed = report.console(result, details=not args.quiet, most=most)
     if args.command == "grade" and not getattr(args, "remote", None):
         report.progress(result)  # done / current / not started, and the next step
-    out = report.write(result, args.out)
+    out = report.write(result, args.out, args.format)
     print(f"Reports: {out / 'results.json'}, {out / 'junit.xml'}")
     print(f"{passed} passed, {failed} failed")
     if args.format == "autolab":  # Autolab reads the scores from the last line
@@ -76,6 +77,16 @@ def random_sessions(args):
         drawn = f"SEED=random drew seed {first}: " if seeds.drawn else ""
         print(f"socklab: {drawn}random sessions from seed {first} on, {count}; a failure names its seed")
     return seeds
+
+
+def seal(submission, out, hidden):
+    """As root: the grading goes into namespaces of its own (contain.seal),
+    where the kit's answers, and a class's other students, are out of sight."""
+    if os.geteuid() != 0:
+        return
+    out.mkdir(parents=True, exist_ok=True)  # made now: a folder made later would be on the private /tmp
+    python = [sys.prefix, sys.base_prefix, os.path.dirname(sys.executable)]
+    contain.seal(keep=[registry.KIT, submission, out.resolve(), *python], hide=contain.kit_secrets() + list(hidden or []))
 
 
 def hint(args):
@@ -122,8 +133,11 @@ def main(argv=None):
         p.add_argument("--all-details", action="store_true", help="explain every failure, not two a step")
         p.add_argument("--seed", help="random sessions: replay this seed (a failure names it), or 'random' to explore")
         p.add_argument("--sessions", type=int, help="random sessions per check (from --seed on, or from 1)")
-        p.add_argument("--format", choices=("gradescope", "autolab"), default="gradescope",
-                       help="autolab: the last line is Autolab's {\"scores\": {...}}")  # fmt: skip
+        p.add_argument("--found", default=None, help=argparse.SUPPRESS)  # a class grading: where the step folders were found
+        p.add_argument("--hide", action="append", help=argparse.SUPPRESS)  # a class: the class folder, OUT (contain.seal)
+        p.add_argument("--format", choices=sorted(report.RESULTS), default="gradescope",
+                       help="results.json in Gradescope's shape (autolab: the same, and the last line is Autolab's "
+                            "{\"scores\": {...}}) or PrairieLearn's")  # fmt: skip
     p = sub.add_parser("class")
     p.add_argument("folder", help="one sub-folder per student")
     p.add_argument("--out", default=str(registry.KIT / "build" / "grade"))

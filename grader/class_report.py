@@ -3,7 +3,10 @@ no fonts, no links outside OUT), readable offline.
 
   - a heat map of students x steps: each cell the step's share of points;
   - "where the class gets stuck": every check with its pass rate, worst first;
-  - each student's name links to their feedback (OUT/<student>/feedback.txt).
+  - each student's name links to their feedback (OUT/<student>/feedback.txt,
+    the folder of classroom.report_folders).
+
+Every name and test name is a student's text: escaped, never markup.
 """
 
 import html
@@ -29,7 +32,8 @@ def colour(share):
 
 
 def load(students):
-    """Each student's results.json (students: the Student records of classroom)."""
+    """Each student's results.json (students: the Student records of classroom;
+    the files are classroom's own, written from a checked report)."""
     rows = []
     for st in students:
         path = st.out / "results.json"
@@ -43,7 +47,7 @@ def heat_map(rows, steps):
     head = "".join(f"<th title='{e(s.title)}'>{e(s.folder)}</th>" for s in steps)
     lines = [f"<table><tr><th class=name>student</th><th>total</th>{head}</tr>"]
     for st, _ in rows:
-        link = urllib.parse.quote(st.name) + "/feedback.txt"
+        link = urllib.parse.quote(st.out.name) + "/feedback.txt"
         cells = []
         for step in steps:
             got, most = st.steps.get(step.folder, (0, step.points))

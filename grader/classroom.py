@@ -4,18 +4,26 @@ Every sub-folder of DIR is one student: a folder of step folders, or a copy of
 the kit. Each student is graded by a grader process of its own, so a crash, a
 hang or a flood in one submission cannot touch another's result:
 
-    DIR/alice ──copy──> stage/sub ──(grader in its own net namespace, as nobody)──> stage/out
-                                                                         └──copy──> OUT/alice/
+    DIR/alice ──copy──> stage/sub ──(its own grader: root, in namespaces of its own)──> stage/out
+                                     (make and programs: the student's own uid)            │
+                                                              OUT/alice/ <──read back, checked──┘
 
 Isolation, the best this machine allows (the report says which was used):
   - a scratch copy of the submission: nothing in DIR is ever written;
-  - a network namespace with only loopback (no network, no port collisions);
-  - a user of its own when the grader runs as root (uid FIRST_UID + the
-    student's rank, no login, no home): it cannot write to the kit, DIR, OUT
-    or another student's copy, which is private to its own uid;
+  - the student's grader (root) in network, mount and IPC namespaces of its
+    own (contain.seal): loopback only, a private size-limited /tmp, and the
+    class folder, OUT and the kit's answers, tests, history and builds out
+    of sight;
+  - the student's code (its make, its programs) as a uid of its own, taken
+    from a pool for the student's grading: it can write only its scratch
+    copy, never its report (which only root writes, in a folder no student
+    uid can enter), nor anything of another student's; a process limit;
   - per program, as always: a PID namespace (or a subreaper) and rlimits;
   - a wall-clock budget per student: past it, everything it started is killed
-    and the steps not graded count 0.
+    and the steps not graded count 0;
+  - what comes back is read without following links and checked against the
+    registry (known checks, each score within its share): a step whose report
+    does not add up scores 0, saying why.
 """
 
 import csv
@@ -32,17 +40,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import class_report, registry, runner, sandbox
+from . import class_report, contain, cpu, registry, report, runner
+from .engine import Outcome
 
 BUDGET = 900  # seconds of wall clock per student
-FIRST_UID = 61000  # students are graded as uids 61000, 61001, ... (no passwd entry needed)
+REPORT_LIMIT = 16 << 20  # bytes of a student's results.json or junit.xml read back
+OWN_FILES = ("index.html", "gradebook.csv")  # OUT's own: no student's folder may take their names
 
 
 @dataclass
 class Student:
     name: str
     source: Path
-    out: Path
+    out: Path  # OUT/<folder>: the name, unless it is one of OUT's own files (report_folders)
     total: float = 0.0
     max: float = 0.0
     steps: dict = field(default_factory=dict)  # folder -> (score, max)
@@ -53,63 +63,26 @@ class Student:
 # === Isolation =================================================================
 
 
-# The interpreter each student's grader runs on: Debian's, which every user can
-# run (the one that started us may live in root's home, out of a student uid's reach).
-PYTHON = next((p for p in ("/usr/bin/python3",) if os.access(p, os.X_OK)), sys.executable)
+PROBE = "from grader import contain; print(contain.seal())"  # a throwaway process: may it seal itself here?
 
 
-# The kit's folders a student's code must not read while it is graded: the
-# reference solutions, and the kit's tests (known-bug copies of the solutions).
-HIDDEN = ("solutions", "tests")
-# sh -c HIDE socklab-net N DIR1..DIRN COMMAND...: loopback up, an empty
-# read-only tmpfs over each DIR (in this mount namespace only), then COMMAND.
-HIDE = 'ip link set lo up && n=$1 && shift && while [ "$n" -gt 0 ]; do mount -t tmpfs -o ro,size=4k,mode=755 socklab-hidden "$1" || exit 1; shift; n=$((n - 1)); done && exec "$@"'
-
-
-def _works(command):
+def isolation(folder, out):
+    """(description for the report, paths each student's grader hides)."""
+    hide = [str(Path(folder).resolve()), str(Path(out).resolve())]
     try:
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=10, cwd=registry.KIT)
-        return done.returncode == 0
+        probe = subprocess.run([sys.executable, "-c", PROBE], cwd=registry.KIT, capture_output=True, text=True, timeout=30)
+        sealed = probe.stdout.strip() if probe.returncode == 0 else ""
     except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-def _drop(uid):
-    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
-
-
-def isolation():
-    """(command prefix, description, drops): the best isolation available;
-    drops tells whether each student runs as a uid of its own."""
-    prefix, said, drops = [], [], False
-    if shutil.which("unshare") and shutil.which("ip"):
-        net = ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "socklab-net"]
-        # and a mount namespace where the kit's answers are empty folders
-        hidden = [str(registry.KIT / name) for name in HIDDEN if (registry.KIT / name).is_dir()]
-        hide = ["unshare", "--net", "--mount", "sh", "-c", HIDE, "socklab-net", str(len(hidden)), *hidden]
-        empty = ["sh", "-c", 'for d; do [ -z "$(ls -A "$d")" ] || exit 1; done', "probe", *hidden]
-        if hidden and _works(hide + empty):
-            prefix, said = hide, ["a network namespace per student (loopback only)", f"{' and '.join(HIDDEN)} hidden"]
-        elif _works(net + ["true"]):
-            prefix, said = net, ["a network namespace per student (loopback only)"]
-    if not said:
-        said = ["no network namespace here (ports shared, locked per grading)"]
-    # The probe runs what a student's grading will run: can that uid import the grader?
-    probe = [PYTHON, "-c", "import grader.runner"]
-    if os.geteuid() == 0 and shutil.which("setpriv") and _works(prefix + _drop(FIRST_UID) + probe):
-        drops = True
-        said.append("an unprivileged uid per student")
-    elif os.geteuid() == 0:
-        said.append("students graded as root (no setpriv, or the kit is not readable by other users)")
-    return prefix, ", ".join(said), drops
-
-
-def _give(path, uid):
-    """Hand a staged folder to the student's uid, private to it."""
-    if uid is None:
-        return
-    sandbox.hand_over(path, uid)
-    os.chmod(path, 0o700)
+        sealed = ""
+    if sealed:
+        said = [f"each student's grading in {sealed}; hidden: the kit's solutions, tests, history and builds, the class folder, OUT"]
+    else:
+        said = ["no namespaces here (ports shared, locked per grading; nothing hidden)"]
+    if os.geteuid() == 0:
+        said.append(f"student code as a uid of its own per student (never root), {contain.task_limit_said()}")
+    else:
+        said.append("student code runs as you (not root: no uid of its own)")
+    return ", ".join(said), hide
 
 
 # === One student ===============================================================
@@ -121,70 +94,183 @@ def students_of(folder):
     return found
 
 
-def stage(student, uid):
-    """A private copy of the student's folder (symlinks kept as links, never
-    followed), owned by the uid that grades it; (stage folder, copy, out)."""
-    staged = Path(tempfile.mkdtemp(prefix="socklab-class-"))
-    copy = staged / "sub"
+def report_folders(names):
+    """{student name: their folder in OUT}: the name itself, unless it is one
+    of OUT's own files (a student folder named index.html) or already taken;
+    then "student-" before it (and "_" after, until it is free)."""
+    folders, taken = {}, set(OWN_FILES)
+    for name in names:
+        folder = name if name not in taken else f"student-{name}"
+        while folder in taken:
+            folder += "_"
+        folders[name] = folder
+        taken.add(folder)
+    return folders
+
+
+def stage(student):
+    """A copy of the student's step folders that only root can read (links
+    kept as links, never followed); (stage folder, copy, out)."""
+    staged = Path(tempfile.mkdtemp(prefix="socklab-class-"))  # 0700
+    copy, out = staged / "sub", staged / "out"
     copy.mkdir()
+    out.mkdir()
     root = runner.step_root(student.source)
-    for step in registry.STEPS:
-        if (root / step.folder).is_dir() and not (root / step.folder).is_symlink():
-            runner.copy_step(root / step.folder, copy / step.folder)
-    for name in ("out", "tmp"):
-        (staged / name).mkdir()
-    _give(staged, uid)
-    return staged, copy, staged / "out"
+    if runner.link_on_the_way(student.source, root) is None:
+        for step in registry.STEPS:
+            source = root / step.folder
+            if source.is_symlink():  # kept as a link: the grader says why it is not graded
+                os.symlink(os.readlink(source), copy / step.folder)
+            elif source.is_dir():
+                runner.copy_step(source, copy / step.folder, root)
+    return staged, copy, out
 
 
-def grade_student(student, steps, prefix, uid, budget, jobs_inside, isolation_said):
-    """Grade one student in a grader process of its own (as uid, unless None);
-    fills student."""
+def grade_student(student, steps, budget, jobs_inside, isolation_said, hide):
+    """Grade one student in a grader process of its own (root, sealed; the
+    student's code as a uid of its own); fills student."""
     started = time.monotonic()
-    staged, copy, out = stage(student, uid)
-    if uid is not None:
-        prefix = prefix + _drop(uid)
-    env = dict(
-        os.environ, TMPDIR=str(staged / "tmp"), HOME=str(staged / "tmp"), SOCKLAB_ISOLATION=isolation_said,
-        PYTHONUNBUFFERED="1",  # the feedback so far survives a grading stopped by the budget
-    )  # fmt: skip
-    env.pop("SOCKLAB_HINT_STATE", None)
-    command = prefix + [
-        PYTHON, "-m", "grader", "grade",
-        "--submission", str(copy), "--out", str(out), "--jobs", str(jobs_inside), "--all-details",
-    ]  # fmt: skip
-    for step in steps:
-        command += ["--step", step.folder]
-    student.out.mkdir(parents=True, exist_ok=True)
-    console = student.out / "feedback.txt"
+    uid, lock, staged = None, None, None
     try:
-        with open(console, "wb") as sink:
-            child = subprocess.Popen(
-                command, cwd=registry.KIT, env=env, stdin=subprocess.DEVNULL,
-                stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-            try:
-                child.wait(budget)
-            except subprocess.TimeoutExpired:
-                student.verdict = f"stopped after its time budget of {budget} s: the steps not graded by then count 0"
-                _kill(child)
-        _cap(console)
-        if student.verdict:
-            with open(console, "a") as sink:
-                sink.write(f"\nsocklab: {student.verdict}\n")
-        results = out / "results.json"
-        if results.is_file():
-            shutil.copy(results, student.out / "results.json")
-            if (out / "junit.xml").is_file():
-                shutil.copy(out / "junit.xml", student.out / "junit.xml")
-        elif not student.verdict:
-            student.verdict = f"the grader wrote no report (exit status {child.returncode}); see feedback.txt"
+        uid, lock = contain.take_uid() if os.geteuid() == 0 else (None, None)
+        staged, copy, out = stage(student)
+        run_grader(student, steps, budget, jobs_inside, hide, uid, copy, out)
     finally:
-        shutil.rmtree(staged, ignore_errors=True)
+        contain.end_of_grading(uid)
+        if lock is not None:
+            os.close(lock)
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
     student.seconds = time.monotonic() - started
     if student.verdict:
         _write_placeholder(student, steps, isolation_said)
     _tally(student, steps)
+
+
+def inner_budget(budget, steps):
+    """The student's grader stops starting checks early enough that those
+    running can end within the class budget (a check's own limit is its
+    step's budget): it finishes by itself, and the hard stop at the class
+    budget is only the backstop (what was graded by then counts anyway)."""
+    return max(budget / 2, budget - 2 * max(step.budget for step in steps))
+
+
+def run_grader(student, steps, budget, jobs_inside, hide, uid, copy, out):
+    """The student's grader, on their staged copy: its console goes to their
+    feedback.txt, its report (checked) to their results.json."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")  # the feedback so far survives a grading stopped by the budget
+    env.pop("SOCKLAB_HINT_STATE", None)
+    env.pop("SOCKLAB_STUDENT_UID", None)
+    if uid is not None:
+        env["SOCKLAB_STUDENT_UID"] = str(uid)
+    command = [
+        sys.executable, "-m", "grader", "grade",
+        "--submission", str(copy), "--out", str(out), "--jobs", str(jobs_inside), "--all-details",
+    ]  # fmt: skip
+    for step in steps:
+        command += ["--step", step.folder]
+    command += ["--budget", f"{inner_budget(budget, steps):g}"]
+    command.append(f"--found={runner.locate(student.source)[1]}")  # the staged copy holds the step folders only
+    for path in hide:
+        command += ["--hide", path]
+    student.out.mkdir(parents=True, exist_ok=True)
+    console = student.out / "feedback.txt"
+    with open(console, "wb") as sink:
+        child = subprocess.Popen(
+            command, cwd=registry.KIT, env=env, stdin=subprocess.DEVNULL,
+            stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            child.wait(budget)
+        except subprocess.TimeoutExpired:
+            student.verdict = f"stopped after its time budget of {budget:g} s: the steps graded by then count, the others 0"
+            _kill(child)
+    _cap(console)
+    if student.verdict:
+        with open(console, "a") as sink:
+            sink.write(f"\nsocklab: {student.verdict}\n")
+    results = read_report(out / "results.json", steps)
+    if results is not None:
+        write_json(student.out / "results.json", results)
+        junit = contain.read_own(out / "junit.xml", REPORT_LIMIT)
+        if junit is not None:
+            (student.out / "junit.xml").write_bytes(junit)
+    elif not student.verdict:
+        student.verdict = f"the grader wrote no report (exit status {child.returncode}); see feedback.txt"
+
+
+# === What comes back ===========================================================
+
+
+def read_report(path, steps):
+    """The results.json a student's grader wrote, read without following a
+    link and checked against the registry: each step's tests must be exactly
+    its checks (or the one test of a step not graded), under their numbers,
+    each score 0 or its share of the step's points. A step whose tests are
+    not scores 0, with one failed test saying why; None: no report at all."""
+    raw = contain.read_own(path, REPORT_LIMIT)
+    try:
+        data = json.loads(raw) if raw is not None else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
+        return None
+    tests = [t for t in data["tests"] if isinstance(t, dict) and isinstance(t.get("tags"), list)]
+    kept = []
+    for step in steps:
+        mine = [t for t in tests if step.folder in t["tags"]]
+        why = step_problem(step, mine)
+        kept += [not_believed(step, why)] if why else mine
+    seconds = data.get("execution_time")
+    return {
+        "score": round(sum(t["score"] for t in kept), 2),
+        "execution_time": seconds if isinstance(seconds, (int, float)) else 0,
+        "output": str(data.get("output", "")),
+        "tests": kept,
+    }
+
+
+def expected_tests(step, names):
+    """{test name: (number, max_score)} of a step's report, as runner scores
+    it, given the test names it holds: a memory check may be missing (not run:
+    valgrind off, or a script), no other check."""
+    named = lambda spec: f"{step.folder}: {spec.name}"  # report.test_name
+    checks = [Outcome(step, index, spec.name, spec.weight, False)
+              for index, spec in enumerate(runner.checks_of(step), start=1) if not spec.valgrind or named(spec) in names]  # fmt: skip
+    runner.score(step, checks)
+    built = Outcome(step, 0, "builds with make", 0, False)
+    return {report.test_name(o): (report.test_number(o), o.max_score) for o in [built] + checks}
+
+
+def step_problem(step, tests):
+    """Why a step's tests cannot be believed, or "" if they can."""
+    names = [str(t.get("name")) for t in tests]
+    whole = {f"{step.folder}: graded": (f"{step.number}.0", step.points)}  # runner.partial: not graded in time
+    expected = whole if names == list(whole) else expected_tests(step, names)
+    if sorted(names) != sorted(expected):
+        return f"its tests are not the step's checks ({len(tests)} test(s) for {len(expected)} check(s))"
+    for t in tests:
+        number, most = expected[t["name"]]
+        score, top = t.get("score"), t.get("max_score")
+        if t.get("number") != number or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (score, top)):
+            return f"test {t['name']!r} does not have its number and scores"
+        if abs(top - most) > 0.005 or not (score == 0 or abs(score - top) < 0.005):
+            return f"test {t['name']!r} scores {score} of {top}, where its check is worth {most:g}"
+        if t.get("status") not in ("passed", "failed") or (t["status"] == "failed" and score):
+            return f"test {t['name']!r} has status {t.get('status')!r} with {score} points"
+    return ""
+
+
+def not_believed(step, why):
+    return {
+        "name": f"{step.folder}: graded", "number": f"{step.number}.0", "score": 0, "max_score": step.points,
+        "status": "failed", "output": f"socklab: the report of this step was not believed ({why}): it scores 0",
+        "tags": [step.folder],
+    }  # fmt: skip
+
+
+def write_json(path, data):
+    path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def _kill(child):
@@ -208,7 +294,7 @@ def _cap(path, limit=4 << 20):
 def _write_placeholder(student, steps, isolation_said):
     """A results.json that says why the student has no (complete) report."""
     results = student.out / "results.json"
-    data = json.loads(results.read_text()) if results.is_file() else None
+    data = json.loads(results.read_text()) if results.is_file() else None  # ours: read_report wrote it
     if data is None:
         tests = [
             {"name": f"{s.folder}: graded", "number": f"{s.number}.0", "score": 0, "max_score": s.points,
@@ -218,7 +304,7 @@ def _write_placeholder(student, steps, isolation_said):
         data = {"score": 0, "execution_time": round(student.seconds, 2), "tests": tests}
     kept = data.get("output", "")
     data["output"] = f"socklab: {student.verdict}. " + (kept if "Isolation:" in kept else f"Isolation: {isolation_said}.")
-    results.write_text(json.dumps(data, indent=2) + "\n")
+    write_json(results, data)
 
 
 def _tally(student, steps):
@@ -240,8 +326,14 @@ def write_gradebook(students, steps, out):
         book = csv.writer(f)
         book.writerow(["student", "total", "max"] + [s.folder for s in steps])
         for st in students:
-            book.writerow([st.name, f"{st.total:g}", f"{st.max:g}"] + [f"{st.steps[s.folder][0]:g}" for s in steps])
+            book.writerow([as_text(st.name), f"{st.total:g}", f"{st.max:g}"] + [f"{st.steps[s.folder][0]:g}" for s in steps])
     return path
+
+
+def as_text(cell):
+    """A spreadsheet cell that stays text: a leading ' before what a
+    spreadsheet would run as a formula (=cmd|..., +, -, @)."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 class Progress:
@@ -270,23 +362,24 @@ def grade_class(folder, out, jobs=None, budget=BUDGET, steps=None):
     steps = list(steps or registry.STEPS)
     if not folder.is_dir():
         raise LookupError(f"no folder {folder}")
-    students = [Student(p.name, p, out / p.name) for p in students_of(folder)]
+    found = students_of(folder)
+    folders = report_folders(p.name for p in found)
+    students = [Student(p.name, p, out / folders[p.name]) for p in found]
     if not students:
         raise LookupError(f"{folder} holds no student folders")
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    jobs = max(1, jobs or cpu.students_at_once(cpu.SHARE.cpus))
     # Checks mostly wait (for replies, exits, deadlines), above all those of a program
-    # that hangs: each student gets three checks at once per core, whatever JOBS is
-    # (a class of 40 on 2 cores: 263 s, against 296 s with two per core).
-    inside = max(2, 3 * (os.cpu_count() or 1))
-    prefix, said, drops = isolation()
+    # that hangs: each student gets three checks at once per CPU it may use, whatever JOBS is.
+    inside = cpu.checks_per_student(cpu.SHARE.cpus)
+    said, hide = isolation(folder, out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"socklab: grading {len(students)} students of {folder}, {jobs} at a time; isolation: {said}", flush=True)
     progress = Progress(len(students))
     started = time.monotonic()
 
-    def one(rank, st):
+    def one(st):
         try:
-            grade_student(st, steps, prefix, FIRST_UID + rank if drops else None, budget, inside, said)
+            grade_student(st, steps, budget, inside, said, hide)
         except Exception as e:  # one student's trouble never stops the batch
             st.verdict = f"could not be graded: {type(e).__name__}: {e}"
             st.out.mkdir(parents=True, exist_ok=True)
@@ -295,7 +388,7 @@ def grade_class(folder, out, jobs=None, budget=BUDGET, steps=None):
         progress.finished(st)
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(one, range(len(students)), students))
+        list(pool.map(one, students))
     book = write_gradebook(students, steps, out)
     took = time.monotonic() - started
     page = class_report.write(students, steps, out, said, took)

@@ -31,14 +31,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import memcheck, net, sandbox
+from . import contain, cpu, diagnoses, memcheck, net, sandbox
+from .diagnoses import status_hint  # noqa: F401 (the checks use it)
 from .net import CheckFailed
-from .text import show, lines_of, first_difference
+from .text import show, lines_of, first_difference, readable
 
-TIMEOUT_SCALE = float(os.environ.get("SOCKLAB_TIMEOUT_SCALE", "1") or 1)
+TIMEOUT_SCALE = cpu.SHARE.scale  # 2 with half a CPU; SOCKLAB_TIMEOUT_SCALE overrides it (grader/cpu.py)
 VALGRIND_SLOWDOWN = 2  # deadlines of a check that runs under valgrind are this much longer (its start-up: about 1 s)
-BUSY_STATES = ("R", "D")  # /proc states of a process at work: running or waiting for a CPU, or for the disk
-PASSED_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+ENDING_GRACE = 0.1  # seconds a failed check's programs may take to end on their own before they are judged
+BUSY_STATES = ("R", "D")  # /proc states of a process not asleep in a call: running or waiting for a CPU, or for the disk
 
 
 def sanitized():
@@ -48,21 +49,53 @@ def sanitized():
     return None
 
 
+def without_valgrind(path):
+    """Why the program at path runs without valgrind (None: it runs under it).
+    Under SOCKLAB_SANITIZE=1 a native program checks its own memory, if it was
+    built with ASan: a Makefile that sets CFLAGS itself may have left it out."""
+    if sanitized() and memcheck.is_native(path):
+        if sanitizer_built(path):
+            return sanitized()
+        return "SOCKLAB_SANITIZE=1, but your program was built without -fsanitize=address (does its Makefile set CFLAGS itself?)"
+    return memcheck.skipped_because(path)
+
+
+def sanitizer_built(path):
+    """True if the binary at path carries AddressSanitizer (it calls __asan_init)."""
+    try:
+        return b"__asan_init" in Path(path).read_bytes()
+    except OSError:
+        return False
+
+
 # === Declaring checks ==========================================================
+
+# A step's points are shared among its checks by weight (runner.score): what
+# breaking the promise a check probes costs. Each step README shows them.
+CORE = 4  # the step's reason to exist: clients served, nobody blocked, no spin, memory intact
+RULE = 2  # a rule SPEC states for the step (the default)
+DETAIL = 1  # the wording and exit status of an error path, the usage line
+WEIGHTS = {CORE: "core", RULE: "rule", DETAIL: "detail"}
+
+
+def weight_label(weight):
+    """How a step README shows a check's weight: "core, weight 4"."""
+    return f"{WEIGHTS[weight]}, weight {weight:g}" if weight in WEIGHTS else f"weight {weight:g}"
 
 
 @dataclass
 class CheckSpec:
     name: str
     func: object
-    weight: float = 1
+    weight: float = RULE
     valgrind: bool = False  # runs under valgrind: longer deadlines
     hint: str = None  # the hint file (e.g. "2") that helps when this check fails
     remote: bool = False  # also runs against a server running elsewhere (make check REMOTE=HOST:PORT)
 
 
-def check(name, weight=1, valgrind=False, hint=None, remote=False):
-    """Declare a check; its name says what behaviour it probes. remote=True:
+def check(name, weight=RULE, valgrind=False, hint=None, remote=False):
+    """Declare a check; its name says what behaviour it probes; its weight
+    (CORE, RULE or DETAIL) what breaking it costs. remote=True:
     it only connects to the server (no start, stop, signal, stdout or valgrind),
     so it can probe a server already running elsewhere (grader/remote.py)."""
 
@@ -89,13 +122,21 @@ class Run(sandbox.Program):
         here = str(cwd) + "/"
         self.shown = " ".join("./" + a[len(here) :] if a.startswith(here) else a for a in map(str, argv))
         self.valgrind_files = None
-        self.no_valgrind = valgrind and (sanitized() or memcheck.skipped_because() or (not memcheck.is_native(argv[0]) and "not a native binary (a script?)"))
+        self.no_valgrind = valgrind and without_valgrind(argv[0])
         if valgrind and not self.no_valgrind:
-            self.valgrind_files = memcheck.files(trial.scratch)
+            self.valgrind_files = memcheck.files(trial.own_files, sandbox.limits_of(limits)["nofile"])
             argv = memcheck.command(self.valgrind_files) + list(argv)
             limits = {**(limits or {}), "as": None, "cpu": 300}
-        super().__init__(argv, cwd, limits=limits, stdin=stdin, env=trial.env, label=self.shown)
+        pipes = self.valgrind_files.pipes if self.valgrind_files else None
+        try:
+            super().__init__(argv, cwd, limits=limits, stdin=stdin, env=trial.env, label=self.shown, pipes=pipes)
+        finally:
+            if self.valgrind_files:
+                self.valgrind_files.started()
         self.final = None  # how it ended, seen just before the grader's cleanup
+        self.typed = bytearray()  # everything typed at its stdin
+        self.signals_sent = set()  # the signals the grader sent it
+        self.asked_to_end = False  # the grader signalled it or closed its stdin
         if self.no_valgrind:
             trial.log("note", f"{self.shown} runs without valgrind: {self.no_valgrind}")
         self.stdout_seen = 0  # bytes of stdout already consumed by expect_line
@@ -121,8 +162,20 @@ class Run(sandbox.Program):
             raise CheckFailed(f"expected your program to exit with status {code}; it {status}")
         self.trial.log("note", f"{self.shown} exited with status {code}")
 
-    def expect_running(self, why=""):
+    def settled_status(self, within=1.0):
+        """Its Status if it has ended, else None. A program that has died
+        closes its sockets and pipes before its launcher reports how it
+        ended: when its process is gone (or a zombie), that report is
+        waited for, at most within seconds, so a verdict never calls it
+        running when it has just ended."""
         status = self.poll()
+        if status is None and os.path.isdir("/proc/self"):
+            if sandbox.process_state(sandbox.student_pid(self)) in (None, "Z"):
+                status = self.wait(within * TIMEOUT_SCALE)
+        return status
+
+    def expect_running(self, why=""):
+        status = self.settled_status()
         if status is not None:
             raise CheckFailed(f"your program {status}{' ' + why if why else ''}; it should still be running")
 
@@ -137,14 +190,14 @@ class Run(sandbox.Program):
         self.signal(signal.SIGCONT)
 
     def wait_blocked(self, within=1.0):
-        """Wait (at most `within` s) until the program sleeps in a system call,
+        """Wait (at most `within` s, scaled) until the program sleeps in a system call,
         such as accept() or poll(), having done the work it had. A signal then
         finds it blocked: sent while it was still between two calls (just after
         answering the grader), it would let a server that only checks a flag at
         the top of its loop pass, although SA_RESTART restarts a blocked
         accept() forever. An idle measure that starts then counts no pending
         work. (/proc only: elsewhere it returns at once.)"""
-        deadline, pid = time.monotonic() + within, sandbox.student_pid(self)
+        deadline, pid = time.monotonic() + self.trial.within(within), sandbox.student_pid(self)
         while time.monotonic() < deadline and sandbox.process_state(pid) in BUSY_STATES:
             time.sleep(0.001)
 
@@ -164,6 +217,11 @@ class Run(sandbox.Program):
             )
         return status
 
+    def signal(self, sig):  # defined after stop(): its default argument is the module's signal.SIGTERM
+        self.signals_sent.add(sig)
+        self.asked_to_end = self.asked_to_end or sig not in (signal.SIGSTOP, signal.SIGCONT)
+        super().signal(sig)
+
     # --- output ---
 
     def expect_stdout(self, data, within=None):
@@ -178,15 +236,18 @@ class Run(sandbox.Program):
             return
         if data.startswith(got):
             message = f"your program printed {len(got)} of the {len(data)} bytes expected"
-            if self.stdout.closed or self.poll() is not None:
-                message += ", then it ended"
+            status = self.settled_status()
+            if status is not None:
+                message += f", then it {status}"
+            elif self.stdout.closed:
+                message += ", then it closed its stdout"
             else:
                 message += f", then nothing more for {within:g} s"
         elif got.startswith(data):
             message = f"your program printed {self.stdout.total - len(data)} bytes more than expected"
         else:
             message = f"your program's output differs from byte {first_difference(data, got)} on"
-        raise CheckFailed(message, [("expected", show(data)), ("printed", show(got))], hint=self.trial.hint_output(self, got))
+        raise CheckFailed(message, [("expected", show(data)), ("printed", show(got))], expected=data, got=got, program=self, channel="stdout")
 
     def read_stdout_line(self, within=None):
         """The next line printed on stdout (without '\\n'); waits for it."""
@@ -195,10 +256,17 @@ class Run(sandbox.Program):
         got = self.stdout.wait_for(lambda d: b"\n" in d[self.stdout_seen :], deadline)
         rest = got[self.stdout_seen :]
         if b"\n" not in rest:
+            status = self.settled_status()
+            if status is not None:
+                then = f"it {status} first"
+            else:
+                then = "it closed its stdout first" if self.stdout.closed else f"none came within {within:g} s"
             raise CheckFailed(
-                f"expected a line on your program's stdout; none came within {within:g} s",
+                f"expected a line on your program's stdout; {then}",
                 [("printed so far", show(rest) if rest else "(nothing)")],
-                hint=self.trial.hint_output(self, got),
+                got=rest,
+                program=self,
+                channel="stdout",
             )
         line = rest[: rest.index(b"\n")]
         self.stdout_seen += len(line) + 1
@@ -213,6 +281,10 @@ class Run(sandbox.Program):
             raise CheckFailed(
                 "your program printed another line than expected",
                 [("expected", show(line + b"\n")), ("printed", show(got + b"\n"))],
+                expected=line + b"\n",
+                got=got + b"\n",
+                program=self,
+                channel="stdout",
             )
         self.trial.log("printed", show(line + b"\n"))
 
@@ -221,6 +293,11 @@ class Run(sandbox.Program):
         deadline = time.monotonic() + self.trial.within(within)
         err = self.stderr.wait_for(lambda d: all(w.encode() in d for w in words), deadline)
         missing = [w for w in words if w.encode() not in err]
+        if missing and not err.strip():
+            raise CheckFailed(
+                "your program said nothing on stderr; expected one line naming " + ", ".join(repr(w) for w in words),
+                hint="say why on stderr before exiting, naming what failed (the host, the port) and the reason",
+            )
         if missing:
             raise CheckFailed(
                 "your program's message on stderr does not say " + ", ".join(repr(w) for w in missing),
@@ -254,12 +331,15 @@ class Run(sandbox.Program):
             self.trial.log("printed", show(data))
             return
         if data.startswith(rest):
-            ended = self.stdout.closed or self.poll() is not None
-            then = "then it ended" if ended else f"then nothing more for {within:g} s"
+            status = self.settled_status()
+            if status is not None:
+                then = f"then it {status}"
+            else:
+                then = "then it closed its stdout" if self.stdout.closed else f"then nothing more for {within:g} s"
             message = f"your program printed {len(rest)} of the {len(data)} bytes expected next, {then}"
         else:
             message = f"your program's output differs from the expected bytes at byte {first_difference(data, rest)}"
-        raise CheckFailed(message, [("expected", show(data)), ("printed", show(rest))], hint=self.trial.hint_output(self, rest))
+        raise CheckFailed(message, [("expected", show(data)), ("printed", show(rest))], expected=data, got=rest, program=self, channel="stdout")
 
     # --- stdin: the grader types (the program must be started with stdin="pipe") ---
 
@@ -272,6 +352,7 @@ class Run(sandbox.Program):
             raise RuntimeError("type(): start the program with stdin='pipe' (or its stdin was closed)")
         size = max(1, -(-len(data) // pieces))
         chunks = [data[i : i + size] for i in range(0, len(data), size)]
+        self.typed += data
         if not quiet:
             how = f"  (in {len(chunks)} pieces, {pause * 1000:.0f} ms apart)" if len(chunks) > 1 else ""
             self.trial.log("typed", show(data) + how)
@@ -330,6 +411,7 @@ class Run(sandbox.Program):
     def end_input(self):
         """Close the program's stdin: it reads end of file, as after Ctrl-D at a terminal."""
         self.trial.log("note", "the grader closed your program's stdin (end of input, like Ctrl-D)")
+        self.asked_to_end = True
         self.close_stdin()
 
     def unread_input(self):
@@ -368,9 +450,16 @@ class Trial:
         self.timeout = step.timeout * TIMEOUT_SCALE * (VALGRIND_SLOWDOWN if spec.valgrind else 1)
         self.lines = []  # the transcript
         self.programs = []  # shown in the failure report
+        self.conns = []  # the grader's connections to the student's programs (evidence)
         self.closers = []  # everything to close or kill when the check ends
-        self.env = {k: v for k, v in os.environ.items() if k in PASSED_ENV or k.startswith("LC_")}
+        self.env = contain.student_env(self.folder)
         self.lock = threading.Lock()
+        self.skipped = None  # why what this check judges could not be judged here (see not_run)
+
+    @property
+    def own_files(self):
+        """The grader's folder for valgrind's reports: out of the student's reach."""
+        return contain.grader_folder(str(self.scratch))
 
     def within(self, seconds=None):
         return seconds * TIMEOUT_SCALE if seconds else self.timeout
@@ -382,16 +471,25 @@ class Trial:
     def fail(self, message, hint=None, evidence=()):
         raise CheckFailed(message, evidence, hint)
 
+    def not_run(self, reason):
+        """What this check judges cannot be judged here (valgrind is off, say):
+        unless it fails, it is reported as skipped with the reason, not as
+        passed (Outcome.extra["skipped"], as for REMOTE: grader/remote.py)."""
+        self.skipped = reason
+
     @contextlib.contextmanager
-    def hint(self, text):
+    def hint(self, text, when=None):
         """A failure inside the block gets this hint (the likely cause):
             with t.hint("call shutdown(fd, SHUT_WR) at the end of stdin"):
                 conn.expect_closed()
-        """
+        when, a function of the Evidence (grader/diagnoses.py), says when it
+        fits; where it does not, no hint beats a wrong one:
+            with t.hint("nicks are case-sensitive", when=lambda e: e.got == b"ERROR:NICKTAKEN\n"):
+        A diagnosis that recognises the cause in the evidence comes first."""
         try:
             yield
         except CheckFailed as failure:
-            failure.hint = text
+            failure.add_hint(text, when)
             raise
 
     # --- programs ---
@@ -466,15 +564,23 @@ class Trial:
         so pieces sent apart reach the server apart."""
         if self.remote and host in ("127.0.0.1", "localhost"):
             host = self.remote[0]  # the remote server's host, not loopback
-        conn = net.connect(host, port, self.log, self.timeout, bind=bind)
+        try:
+            conn = net.connect(host, port, self.log, self.timeout, bind=bind)
+        except CheckFailed as failure:
+            gone = [p for p in self.programs if getattr(p, "port", None) == port and p.settled_status() is not None]
+            if gone:
+                failure.message += f": your server had ended (it {gone[-1].settled_status()})"
+            raise
+        self.conns.append(conn)
         self.closers.append(conn.close)
         if nodelay:
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
 
-    def serve(self, host="127.0.0.1"):
-        """A scripted server of the grader's, for the student's client to reach."""
-        server = net.ScriptedServer(self.log, self.timeout, host)
+    def serve(self, host="127.0.0.1", port=0):
+        """A scripted server of the grader's, for the student's client to reach
+        (on port, or on a port the system picks)."""
+        server = net.ScriptedServer(self.log, self.timeout, host, port, conns=self.conns)
         self.closers.append(server.close)
         return server
 
@@ -489,19 +595,81 @@ class Trial:
         """The program (ended, run with valgrind) must have no memory error,
         no leak, and (unless allow_sockets) no connected socket left open."""
         if not program.valgrind_files:
-            self.log("note", f"memory not checked: {program.no_valgrind}")
+            why = program.no_valgrind or "it was started without valgrind"
+            if why == sanitized():  # a build with ASan: its reports fail the check (run_check)
+                self.log("note", "memory checked by ASan/UBSan, not valgrind (SOCKLAB_SANITIZE=1): an error they report fails this check (leaks: only if the program exits by itself; descriptors left open: valgrind only)")
+                return
+            self.log("note", f"memory not checked: {why}")
+            self.not_run(why)
             return
         found = memcheck.read(program.valgrind_files)
-        problems = memcheck.problems(found, allow_sockets=allow_sockets, port=getattr(program, "port", None))
-        if problems:
-            raise CheckFailed(
-                f"valgrind found {len(problems)} problem(s) in your program",
-                [("valgrind", "\n" + "\n".join(problems))],
-                hint="fix the first one first: the others often follow from it",
-            )
+        port = getattr(program, "port", None)
+        judged = memcheck.verdict(found, allow_sockets=allow_sockets, port=port)
+        if judged:
+            problems = memcheck.problems(found, allow_sockets=allow_sockets, port=port)
+            raise CheckFailed(judged[0], [("valgrind", "\n" + "\n".join(problems))], hint=judged[1])
         self.log("note", "valgrind: no memory error, no leak, no descriptor left open")
 
-    # --- likely causes ---
+    # --- evidence, for the diagnoses ---
+
+    def evidence(self, failure):
+        """What the check saw when it failed (taken before the cleanup closes
+        and kills everything): the Evidence the diagnoses read. A program
+        about to end (a client that exits on the reply that failed the
+        check) is given a moment to: a report never calls it running then."""
+        deadline = time.monotonic() + ENDING_GRACE * TIMEOUT_SCALE
+        for program in self.programs:
+            if program.settled_status() is None:
+                program.wait(max(0.0, deadline - time.monotonic()))
+        seen = {id(program): self.seen(program) for program in self.programs}
+        conn = failure.conn
+        name = getattr(conn, "name", None)
+        return diagnoses.Evidence(
+            check=self.spec.name,
+            message=failure.message,
+            expected=failure.expected,
+            got=failure.got,
+            channel=failure.channel,
+            request=failure.request,
+            sent=conn.sent if conn is not None else None,
+            pieces=conn.pieces if conn is not None else 0,
+            receiver=name if isinstance(name, bytes) else None,
+            program=seen.get(id(failure.program)) or (next(iter(seen.values())) if len(seen) == 1 else None),
+            programs=list(seen.values()),
+            facts=failure.facts,
+        )
+
+    def seen(self, program):
+        """How one program stood (diagnoses.Seen)."""
+        return diagnoses.Seen(
+            label=program.shown,
+            status=program.settled_status(),
+            stdout=program.stdout.data(),
+            stdout_total=program.stdout.total,
+            server=hasattr(program, "port"),
+            signals_sent=frozenset(program.signals_sent),
+            asked_to_end=program.asked_to_end,
+            stdin_open=program.stdin is not None,
+            typed=bytes(program.typed),
+            unread_input=program.unread_input(),
+            unread_socket=self.unread_socket(program),
+        )
+
+    def unread_socket(self, program):
+        """Bytes the grader sent to program that wait unread in its sockets
+        (a server's: on its port; a client's: any), None if none is seen."""
+        port, total = getattr(program, "port", None), None
+        for conn in self.conns:
+            try:
+                ours, theirs = conn.sock.getsockname()[1], conn.sock.getpeername()[1]
+            except OSError:
+                continue  # closed
+            unread = net.unread_bytes(theirs, ours) if port in (None, theirs) else None
+            if unread is not None:
+                total = (total or 0) + unread
+        return total
+
+    # --- likely causes, at the place a failure is raised ---
 
     def hint_early_exit(self, server):
         err = server.stderr.data()
@@ -514,14 +682,9 @@ class Trial:
             return "it printed nothing: is it blocked in a read, or waiting for something that never comes?"
         return "is it waiting for more data, or stuck in a loop?"
 
-    def hint_output(self, program, got):
-        if not got and program.poll() is None:
-            return "nothing was printed while your program ran: stdout is a pipe here, not a terminal, so printf output waits in a buffer; call fflush(stdout) (or write(1, ...))"
-        return status_hint(program.poll())
-
     def cleanup(self):
         for program in self.programs:  # how each ended on its own, before the grader kills it
-            program.final = program.poll()
+            program.final = program.settled_status(within=0.2)
             # and what it had printed: closing its stdin or its sockets below may make it print more
             program.final_output = {c: (c.data(), c.total, c.truncated) for c in (program.stdout, program.stderr)}
         for close in reversed(self.closers):
@@ -546,22 +709,6 @@ def runnable(root):
     return False
 
 
-def status_hint(status):
-    """The likely cause behind a way of ending, or None."""
-    if status is None or status.signal is None:
-        return None
-    return {
-        signal.SIGPIPE: "killed by SIGPIPE: it wrote to a socket whose peer had gone; send with MSG_NOSIGNAL (or ignore SIGPIPE) and handle the error",
-        signal.SIGSEGV: "it crashed with an invalid memory access (segmentation fault): run it under valgrind or gdb to see where",
-        signal.SIGABRT: "it aborted: a failed assert(), or glibc found the heap corrupted (a buffer overflow?)",
-        signal.SIGBUS: "it crashed (bus error): an invalid memory access",
-        signal.SIGFPE: "it crashed with an arithmetic error (a division by zero?)",
-        signal.SIGXCPU: "it used up its CPU time: an endless loop?",
-        signal.SIGXFSZ: "it wrote a file larger than allowed: an endless loop writing output?",
-        signal.SIGKILL: "it was killed (SIGKILL): it used too much memory, or the grader stopped it",
-    }.get(status.signal)
-
-
 # === Running one check =========================================================
 
 
@@ -577,7 +724,16 @@ class Outcome:
     max_score: float = 0.0
     score: float = 0.0
     hint: str = None
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # "skipped": why it was not run (it counts neither as passed nor as failed)
+    verdict: str = ""  # a failure's verdict in one sentence (JUnit's failure message)
+
+    @property
+    def failed(self):
+        """It ran and did not pass (a skipped check did not fail)."""
+        return not self.passed and not self.extra.get("skipped")
+
+
+GRADER_FAILED = "the grader itself failed"  # a check's own bug: JUnit calls it an error, not a failure
 
 
 def run_check(step, spec, index, folder, scratch, remote=None, seeds=None):
@@ -590,10 +746,11 @@ def run_check(step, spec, index, folder, scratch, remote=None, seeds=None):
         passed = True
     except CheckFailed as failure:
         verdict = failure
+        verdict.cause = likely_cause(trial, failure)
     except Exception as error:  # a bug in the check itself: say so plainly
         import traceback
 
-        verdict = CheckFailed(f"the grader itself failed: {error!r}", [("traceback", traceback.format_exc())])
+        verdict = CheckFailed(f"{GRADER_FAILED}: {error!r}", [("traceback", traceback.format_exc())])
     finally:
         trial.cleanup()
     report = sanitizer_report(trial)
@@ -602,10 +759,25 @@ def run_check(step, spec, index, folder, scratch, remote=None, seeds=None):
         verdict = CheckFailed(
             f"{report[0]} found an error in your program",
             [("sanitizer", "\n" + "\n".join(report[1]))] + ([("then", before.message)] if before else []),
-            hint="fix the first error the report names (the first 'at' line in your code is where it happened)",
         )
+        verdict.cause = "fix the first error the report names (the first 'at' line in your code is where it happened)"
     output = describe(trial, verdict) if verdict else transcript(trial)
-    return Outcome(step, index, spec.name, spec.weight, passed, output, time.monotonic() - started, hint=spec.hint)
+    seconds = time.monotonic() - started
+    skipped = passed and trial.skipped  # it ran, but what it judges could not be judged here
+    outcome = Outcome(step, index, spec.name, spec.weight, passed and not skipped, output, seconds, hint=spec.hint, verdict=verdict.message if verdict else "")
+    if skipped:
+        outcome.extra["skipped"] = skipped
+    return outcome
+
+
+def likely_cause(trial, failure):
+    """The cause to show, chosen from the evidence (grader/diagnoses.py),
+    before the cleanup closes and kills what the evidence is read from."""
+    try:
+        return diagnoses.likely_cause(trial.evidence(failure), failure.hints)
+    except Exception as error:  # a bug in a diagnosis must not cost the verdict
+        failure.evidence.append(("grader", f"could not diagnose this failure: {error!r}"))
+        return None
 
 
 SANITIZER_ERROR = re.compile(rb"^(?:==\d+==ERROR: (\w+Sanitizer)|\S+:\d+:\d+: runtime (error): )", re.M)
@@ -620,8 +792,8 @@ def sanitizer_report(trial, limit=40):
         found = SANITIZER_ERROR.search(err)
         if found:
             name = found.group(1).decode() if found.group(1) else "UndefinedBehaviorSanitizer"
-            lines = err[found.start() :].decode("utf-8", "replace").split("Shadow bytes around")[0].splitlines()
-            return name, [f"  {line}" for line in lines[:limit]] + ([f"  ... ({len(lines) - limit} more lines)"] if len(lines) > limit else [])
+            lines = err[found.start() :].split(b"Shadow bytes around")[0].rstrip().split(b"\n")
+            return name, [f"  {readable(line)}" for line in lines[:limit]] + ([f"  ... ({len(lines) - limit} more lines)"] if len(lines) > limit else [])
     return None
 
 
@@ -644,18 +816,15 @@ def describe(trial, failure):
     for label, text in failure.evidence:
         rows.append(f"{tag} {label_of(label)}{text}")
     rows.append(f"{tag} {label_of('verdict')}{failure.message}")
-    causes = [failure.hint] + [status_hint(p.final) for p in trial.programs]
-    for cause in dict.fromkeys(c for c in causes if c):
-        rows.append(f"{tag} {label_of('hint')}{cause}")
+    if failure.cause:
+        rows.append(f"{tag} {label_of('hint')}{failure.cause}")
     for program in trial.programs:
         rows.append(describe_program(program))
     return "\n".join(rows)
 
 
 def describe_program(program):
-    status = program.final
-    state = f"it {status}" if status else "it was still running (stopped by the grader)"
-    rows = [f"--- {program.shown}: {state}"]
+    rows = [f"--- {program.shown}: {how_it_ended(program)}"]
     for name, capture in (("stdout", program.stdout), ("stderr", program.stderr)):
         seen = getattr(program, "final_output", {}).get(capture)
         data, total, truncated = seen or (capture.data(), capture.total, capture.truncated)
@@ -663,22 +832,19 @@ def describe_program(program):
         rows.append(f"    {name} ({size}):" if data else f"    {name}: (empty)")
         if data:
             rows += ["      " + line for line in lines_of(data, limit=20)]
-    rows += valgrind_trouble(program)
+    said = memcheck.last_words(getattr(program, "valgrind_files", None))
+    if said:
+        rows += ["    valgrind's log (it ended without its summary):"] + ["      " + readable(line) for line in said]
     return "\n".join(rows)
 
 
-def valgrind_trouble(program):
-    """valgrind's own last words, when it ended without its summary (it could
-    not start, or it was killed): the program's output alone would not say why."""
-    where = getattr(program, "valgrind_files", None)
-    try:
-        log = Path(where.log).read_text(errors="replace") if where else ""
-    except OSError:
-        return []
-    if "HEAP SUMMARY" in log:
-        return []
-    banner = ("Memcheck, a memory", "Copyright (C)", "Using Valgrind", "Command:", "Parent PID:")
-    said = [line for line in log.splitlines() if line.partition(" ")[2].strip() and not line.partition(" ")[2].startswith(banner)]
-    if not said:
-        return []
-    return ["    valgrind's log (it ended without its summary):"] + ["      " + line for line in said[-8:]]
+def how_it_ended(program):
+    """What the report says of a program's end: only what was seen. final is
+    its status as the check ended (settled, see Run.settled_status); the
+    status after the cleanup tells whether the grader had to stop it."""
+    if program.final is not None:
+        return f"it {program.final}"
+    after = program.poll()
+    if after is not None and after.code is not None:
+        return f"it was still running when the check ended, then {after} as the grader cleaned up"
+    return "it was still running when the check ended (stopped by the grader)"

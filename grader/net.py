@@ -11,22 +11,49 @@ import os
 import random
 import select
 import socket
+import stat
 import struct
 import tempfile
 import time
 from pathlib import Path
 
-from .text import show, first_difference, plural
+from .text import show, first_difference
 
 
 class CheckFailed(Exception):
-    """A check's verdict: what went wrong, the evidence, and the likely cause."""
+    """A check's verdict: what went wrong, the evidence, and the likely cause.
 
-    def __init__(self, message, evidence=(), hint=None):
+    Besides the lines shown (evidence), a failure keeps the raw bytes it saw,
+    for the diagnoses (grader/diagnoses.py) to read: what was expected, what
+    came instead (got), on which connection (conn, a Conn) or from which
+    program's stdout (program, channel "stdout"), and the request a wrong reply
+    answers. hints are the check's own likely causes, innermost first, each
+    with the condition on the evidence under which it holds (None: always)."""
+
+    def __init__(self, message, evidence=(), hint=None, expected=None, got=None, conn=None, channel=None, request=None, program=None):
         super().__init__(message)
         self.message = message
         self.evidence = list(evidence)  # (label, text) pairs: expected, received...
+        self.hints = []  # (text, when): when(evidence) says if it fits; None: it always does
         self.hint = hint
+        self.expected, self.got, self.conn, self.channel, self.request = expected, got, conn, channel, request
+        self.program = program  # the program whose output it is about (channel "stdout")
+        self.facts = {}  # anything else a check saw, for a diagnosis of its own kind
+        self.cause = None  # the likely cause chosen from the evidence (engine.run_check)
+
+    @property
+    def hint(self):
+        """The outermost hint (the one a check gave last)."""
+        return self.hints[-1][0] if self.hints else None
+
+    @hint.setter
+    def hint(self, text):
+        self.add_hint(text)
+
+    def add_hint(self, text, when=None):
+        """A likely cause, outside those already given: it is tried first."""
+        if text:
+            self.hints.append((text, when))
 
 
 # === Ports =====================================================================
@@ -161,34 +188,55 @@ def port_is_idle(port):
         probe.close()
 
 
-def lock_dir():
-    """The folder of port locks, shared by every user of the machine (sticky and
-    world-writable like /tmp); a per-user one if another user's is unusable."""
-    shared = LOCK_DIR
+def lock_dir(shared=True):
+    """The folder of port locks: LOCK_DIR, shared by every grader of the
+    machine (sticky and writable by all, like /tmp) if it is a real folder,
+    never a link, that root or we own; else a private one of ours. Someone
+    who made LOCK_DIR first, or a link to /etc in its place, gets nothing."""
+    if shared:
+        try:
+            os.mkdir(LOCK_DIR)
+            fd = os.open(LOCK_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            os.fchmod(fd, 0o1777)  # mkdir's mode is cut by the umask
+            os.close(fd)
+        except OSError:
+            pass
+        st = _lstat(LOCK_DIR)
+        if st and stat.S_ISDIR(st.st_mode) and st.st_uid in (0, os.geteuid()) and st.st_mode & 0o1777 == 0o1777:
+            return LOCK_DIR
+    mine = LOCK_DIR.with_name(f"{LOCK_DIR.name}-{os.geteuid()}")
     try:
-        shared.mkdir(exist_ok=True)
-        if shared.stat().st_uid == os.geteuid():
-            os.chmod(shared, 0o1777)  # mkdir's mode is cut by the umask
+        os.mkdir(mine, 0o700)
     except OSError:
         pass
-    if os.access(shared, os.W_OK | os.X_OK):
-        return shared
-    mine = shared.with_name(f"{shared.name}-{os.geteuid()}")
-    mine.mkdir(mode=0o700, exist_ok=True)
-    return mine
+    st = _lstat(mine)
+    if st and stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o077:
+        return mine
+    return Path(tempfile.mkdtemp(prefix="socklab-ports-"))  # both names taken by someone else
+
+
+def _lstat(path):
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
 
 
 def take_lock(path):
-    """A file lock on path, or None if someone holds it (read access is enough)."""
+    """A file lock on path, or None if someone holds it (read access is
+    enough). Never through a link, never a FIFO (whose opening would block)
+    nor a device: only a regular file is locked."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
     except OSError:
         return None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         # Its holder may have unlinked it just before we locked it (release):
         # then the lock is only ours if the path still names this very file.
-        if os.stat(path).st_ino != os.fstat(fd).st_ino:
+        if os.lstat(path).st_ino != os.fstat(fd).st_ino:
             raise OSError("lock file replaced")
     except OSError:
         os.close(fd)
@@ -197,22 +245,24 @@ def take_lock(path):
 
 
 def free_port():
-    """A port nobody uses, locked against other graders on this machine."""
-    folder = lock_dir()
-    for _ in range(500):
-        port = random.randint(*PORT_RANGE)
-        if port in _handed_out:
-            continue
-        lock = take_lock(folder / f"{port}.lock")
-        if lock is None:
-            continue
-        if port_is_idle(port):
-            _handed_out.add(port)
-            reserved = Port(port)
-            reserved.lock, reserved.lock_path = lock, folder / f"{port}.lock"
-            return reserved
-        lock.close()
-    raise RuntimeError("no free TCP port found in 500 tries")
+    """A port nobody uses, locked against other graders on this machine (in
+    a private folder if the shared one gives none: filled by someone else)."""
+    for shared in (True, False):
+        folder = lock_dir(shared)
+        for _ in range(500):
+            port = random.randint(*PORT_RANGE)
+            if port in _handed_out:
+                continue
+            lock = take_lock(folder / f"{port}.lock")
+            if lock is None:
+                continue
+            if port_is_idle(port):
+                _handed_out.add(port)
+                reserved = Port(port)
+                reserved.lock, reserved.lock_path = lock, folder / f"{port}.lock"
+                return reserved
+            lock.close()
+    raise RuntimeError("no free TCP port found in 1000 tries")
 
 
 LISTEN = "0A"
@@ -258,6 +308,7 @@ class Conn:
         self.pending = b""  # received, not yet consumed by an expect
         self.eof = False
         self.error = None  # an OSError seen while reading (reset)
+        self.sent, self.pieces = b"", 0  # the last send(): its bytes, in how many pieces
 
     @property
     def local_port(self):
@@ -275,6 +326,7 @@ class Conn:
             data = data.encode()
         size = max(1, -(-len(data) // pieces))
         chunks = [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+        self.sent, self.pieces = data, len(chunks)
         if not quiet:
             how = f"  (in {len(chunks)} pieces, {pause * 1000:.0f} ms apart)" if len(chunks) > 1 else ""
             self.log("sent", show(data) + how)
@@ -288,14 +340,18 @@ class Conn:
                 raise CheckFailed(
                     f"could not send within {self.timeout:g} s: your program is not reading",
                     hint="a program that stops reading its socket blocks its peer",
+                    conn=self,
                 )
             except OSError as e:
                 sent = sum(map(len, chunks[:i]))
-                raise CheckFailed(
+                failure = CheckFailed(
                     f"the grader could not send everything: your program had closed the connection "
                     f"after {sent} of {len(data)} bytes ({e.strerror})",
                     hint="your program closed its socket too early",
+                    conn=self,
                 )
+                failure.facts["peer closed"] = True
+                raise failure
 
     def shutdown_write(self):
         self.log("note", "the grader half-closed its side (shutdown SHUT_WR)")
@@ -369,7 +425,7 @@ class Conn:
             message = f"received only {len(received)} of the {len(data)} bytes expected; {self._explain(why, within)}"
         else:
             message = f"the bytes differ from byte {at} on"
-        raise CheckFailed(message, [("expected", show(data)), ("received", show(got))])
+        raise CheckFailed(message, [("expected", show(data)), ("received", show(got))], expected=data, got=got, conn=self, channel="socket")
 
     def expect_line(self, line, within=None):
         """The next line must be line (without its '\\n')."""
@@ -382,7 +438,7 @@ class Conn:
         within = within or self.timeout
         got, why = self.read_until(lambda p: b"\n" in p, within)
         if why != "ok":
-            raise CheckFailed(f"expected a line ending in \\n; {self._explain(why, within)}", [("received", show(got))])
+            raise CheckFailed(f"expected a line ending in \\n; {self._explain(why, within)}", [("received", show(got))], got=got, conn=self, channel="socket")
         line, _, self.pending = got.partition(b"\n")
         self.log("received", show(line + b"\n"))
         return line
@@ -396,6 +452,9 @@ class Conn:
                 f"the connection was still open after {within:g} s",
                 [("received", show(got))],
                 hint="close the socket when you are done with it",
+                got=got,
+                conn=self,
+                channel="socket",
             )
         self.pending = b""
         return got
@@ -408,11 +467,17 @@ class Conn:
             raise CheckFailed(
                 "expected the connection to be closed, but more bytes came",
                 [("expected", "(the connection closed)"), ("received", show(got))],
+                expected=b"",
+                got=got,
+                conn=self,
+                channel="socket",
             )
         if why == "timeout":
             raise CheckFailed(
                 f"expected the connection to be closed; it was still open after {within:g} s",
                 hint="close() the client's socket once you are done with it",
+                conn=self,
+                channel="socket",
             )
         self.log("received", "(the connection closed)" if why == "eof" else "(the connection was reset)")
 
@@ -433,10 +498,11 @@ def connect(host, port, log, timeout, bind=None, family=None, options=()):
     except OSError as e:
         sock.close()
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        hint = None
-        if e.errno == errno.ECONNREFUSED:
-            hint = "nothing listens there: did your server bind and listen on every address (INADDR_ANY)?"
-        raise CheckFailed(f"could not connect to {where}: {e.strerror or e}", hint=hint)
+        failure = CheckFailed(f"could not connect to {where}: {e.strerror or e}")
+        failure.facts["refused"] = e.errno == errno.ECONNREFUSED
+        if e.errno == errno.ECONNREFUSED:  # the server is still running, yet refuses: it listens on one address only
+            failure.add_hint("nothing listens there: did your server bind and listen on every address (INADDR_ANY)?", when=lambda seen: not seen.ended)
+        raise failure
     log("note", f"connected to {host}:{port} from {sock.getsockname()[0]}:{sock.getsockname()[1]}")
     return Conn(sock, log, timeout)
 
@@ -448,12 +514,13 @@ class ScriptedServer:
     same port: a client may try either address first.
     """
 
-    def __init__(self, log, timeout, host="127.0.0.1"):
+    def __init__(self, log, timeout, host="127.0.0.1", port=0, conns=None):
         self.log = log
+        self.accepted = conns if conns is not None else []  # the Conns of the clients it accepted
         self.timeout = timeout
         self.host = host
         first = "127.0.0.1" if host == "localhost" else host
-        self.socks = [self._listen(first, 0)]
+        self.socks = [self._listen(first, port)]
         self.port = self.socks[0].getsockname()[1]
         if host == "localhost":
             try:
@@ -468,6 +535,8 @@ class ScriptedServer:
         try:
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port:  # a port chosen by the grader may still be in TIME_WAIT from its last use
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
             sock.listen(16)
         except OSError:
@@ -495,7 +564,8 @@ class ScriptedServer:
                 raise CheckFailed(f"your client did not connect within {within:g} s")
         sock.setblocking(True)
         self.log("note", f"your client connected from {peer[0]}:{peer[1]}")
-        return Conn(sock, self.log, self.timeout, name="client")
+        self.accepted.append(Conn(sock, self.log, self.timeout, name="client"))
+        return self.accepted[-1]
 
     def close(self):
         for sock in self.socks:

@@ -23,13 +23,21 @@ program by hand before (or after) the checks judge it:
         without a nick or about itself, is pointed out. Ctrl-D half-closes your
         connection; once the room has closed it, the bots QUIT and the peer ends.
 
-Every chunk is printed as it passes, escaped, one line each (like `make tap`).
+Every chunk is printed whole as it passes, escaped (like `make tap`): on one
+line when it is short, else on rows of its own, one quoted row per line of
+text (a long line is wrapped), so that nothing is cut. A reply that differs is
+pointed out by its place in the chunk and the request it answers. As a server
+(01, 03, 07) the peer listens on IPv6 and IPv4 at once (dual-stack), so
+`client ::1 4242` can be tried too; IPv4 only, with a note, where IPv6 is not
+available.
 """
 
+import errno
 import os
 import re
 import select
 import selectors
+import shutil
 import socket
 import sys
 import time
@@ -37,9 +45,10 @@ import time
 from . import registry, wp1
 from .chat import BROADCASTS, nick_reply
 from .tap import stamp
-from .text import show
+from .text import escape, show
 
 GREETING = b"Welcome to the server!\n"
+NEWLINE = b"\n"
 CLIENT_STEPS = {1: "greeter", 3: "chat", 7: "wp1"}
 WP1_SERVERS = {6, 8}
 SAMPLES = {
@@ -55,6 +64,41 @@ SAMPLES[9] = [
 
 def say(text):
     print(f"{stamp()} {text}", flush=True)
+
+
+def say_chunk(arrow, data, after="", rows=False):
+    """One chunk, whole: `arrow N bytes "..."` on one line when it fits the
+    terminal (and rows is not asked for), else that header and then the chunk
+    in quoted rows, one a line (whole())."""
+    columns = shutil.get_terminal_size((100, 24)).columns
+    head = f"{stamp()} {arrow} {len(data)} bytes"
+    text = escape(data)
+    if not rows and len(head) + len(text) + len(after) + 3 <= columns:
+        print(f'{head} "{text}"{after}', flush=True)
+        return
+    shown = whole(data, width=max(40, columns - 4))
+    print(f"{head}, in {len(shown)} rows (together, the whole chunk){after}:", flush=True)
+    for row in shown:
+        print(f"    {row}", flush=True)
+
+
+def whole(data, width=100):
+    """Every byte of data, escaped and quoted, as rows of at most width
+    characters: a row per line (each ending with its \\n), a line too long
+    for one row cut between two escapes, never inside one."""
+    rows = []
+    for line in re.findall(rb"[^\n]*\n|[^\n]+", data):
+        row = ""
+        for piece in ESCAPED.findall(escape(line)):
+            if row and len(row) + len(piece) + 2 > width:
+                rows.append(f'"{row}"')
+                row = ""
+            row += piece
+        rows.append(f'"{row}"')
+    return rows
+
+
+ESCAPED = re.compile(r"\\x[0-9a-fA-F]{2}|\\.|.", re.S)  # one escape (\\x41, \\n) or one character
 
 
 def note(text):
@@ -76,22 +120,71 @@ def command_for(step, host, port):
 
 
 def listen(port):
+    """The peer's listening socket: one IPv6 socket with IPV6_V6ONLY off where
+    the system allows it (dual-stack: IPv4 clients arrive as ::ffff:a.b.c.d),
+    so both `client 127.0.0.1 PORT` and `client ::1 PORT` reach it; IPv4 only
+    otherwise, and a note says so."""
+    why = "this system has no dual-stack IPv6 socket"
+    if socket.has_dualstack_ipv6():
+        try:
+            server = socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                cannot_listen(port, e)
+            why = f"IPv6: {e.strerror or e}"
+        else:
+            missing = loopback6()
+            if missing:
+                note(f"listening on IPv6 and IPv4, but this machine has no IPv6 loopback ::1 ({missing}): `client ::1 {port}` cannot be tried here")
+            return server
     try:
-        return socket.create_server(("0.0.0.0", port))
+        server = socket.create_server(("0.0.0.0", port))
     except OSError as e:
-        sys.exit(f"peer: cannot listen on port {port}: {e.strerror or e} (another program there? try PORT=4243)")
+        cannot_listen(port, e)
+    note(f"listening on IPv4 only ({why}): your client cannot try IPv6 (::1) against this peer")
+    return server
+
+
+def loopback6():
+    """None if the IPv6 loopback address ::1 can be used here, else why not."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError as e:
+        return e.strerror or str(e)
+    return None
+
+
+def cannot_listen(port, e):
+    sys.exit(f"peer: cannot listen on port {port}: {e.strerror or e} (another program there? try PORT=4243)")
+
+
+def address(sockaddr):
+    """IP:PORT as SPEC prints it: IPv6 as [IP]:PORT, an IPv4-mapped address as its IPv4 form."""
+    host, port = sockaddr[0], sockaddr[1]
+    if host.startswith("::ffff:") and "." in host:
+        host = host[len("::ffff:") :]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def run_hint(step, server, port):
+    """How to start the student's client against us, over IPv4 and, if we take it, IPv6."""
+    hint = f"run {command_for(step, 'localhost', port)}"
+    if server.family == socket.AF_INET6 and not loopback6():
+        hint += f" (or {command_for(step, '::1', port)} over IPv6)"
+    return hint
 
 
 def greeter(step, port):
     """01: greet each client, then close (02's server, played by the grader)."""
     with listen(port) as server:
-        note(f"listening on port {port}: run {command_for(step, 'localhost', port)} in another terminal (Ctrl-C stops)")
+        note(f"listening on port {port}: {run_hint(step, server, port)} in another terminal (Ctrl-C stops)")
         while True:
             conn, peer = server.accept()
-            say(f"client connected from {peer[0]}:{peer[1]}")
+            say(f"client connected from {address(peer)}")
             try:
                 conn.sendall(GREETING)
-                say(f"peer→client {len(GREETING)} bytes {show(GREETING)}")
+                say_chunk("peer→client", GREETING)
                 conn.close()
                 say("peer closed the connection (your client should now print it all and exit 0)")
             except OSError as e:
@@ -104,16 +197,16 @@ def chat(step, port):
     client and the client's bytes to stdout; end of stdin ends it."""
     stdin = sys.stdin.fileno()
     with listen(port) as server:
-        note(f"listening on port {port}: run {command_for(step, 'localhost', port)} in another terminal")
+        note(f"listening on port {port}: {run_hint(step, server, port)} in another terminal")
         note("what you type here goes to the client; Ctrl-D closes the client and ends the peer; Ctrl-C stops")
         client = None
         while True:
             ready = select.select([stdin, client or server], [], [])[0]
             if server in ready and client is None:
                 client, peer = server.accept()
-                say(f"client connected from {peer[0]}:{peer[1]}")
+                say(f"client connected from {address(peer)}")
                 client.sendall(GREETING)
-                say(f"peer→client {len(GREETING)} bytes {show(GREETING)}")
+                say_chunk("peer→client", GREETING)
             if client is not None and client in ready:
                 try:
                     data = client.recv(65536)
@@ -121,7 +214,7 @@ def chat(step, port):
                     say(f"the client reset the connection ({e.strerror})")
                     data = None
                 if data:
-                    say(f"client→peer {len(data)} bytes {show(data)}")
+                    say_chunk("client→peer", data)
                 else:
                     if data is not None:
                         say("the client closed its side (FIN): the peer closes too, and waits for the next client")
@@ -139,7 +232,7 @@ def chat(step, port):
                     continue
                 try:
                     client.sendall(typed)
-                    say(f"peer→client {len(typed)} bytes {show(typed)}")
+                    say_chunk("peer→client", typed)
                 except OSError as e:
                     say(f"could not send: {e.strerror}")
 
@@ -166,12 +259,12 @@ def wp1_server(step, port):
     selector = selectors.DefaultSelector()
     server = listen(port)
     selector.register(server, selectors.EVENT_READ, None)
-    note(f"listening on port {port}, speaking WP/1: run {command_for(step, 'localhost', port)} in another terminal, then type 3+4 or ping (Ctrl-C stops)")
+    note(f"listening on port {port}, speaking WP/1: {run_hint(step, server, port)} in another terminal, then type 3+4 or ping (Ctrl-C stops)")
     while True:
         for key, _ in selector.select():
             if key.data is None:
                 sock, peer = server.accept()
-                say(f"client connected from {peer[0]}:{peer[1]}")
+                say(f"client connected from {address(peer)}")
                 selector.register(sock, selectors.EVENT_READ, Wp1Client(sock, peer))
                 continue
             client = key.data
@@ -182,13 +275,13 @@ def wp1_server(step, port):
             else:
                 why = "closed the connection"
             if data:
-                say(f"client→peer {len(data)} bytes {show(data)}")
+                say_chunk("client→peer", data)
                 answers, bye = client.replies(data)
                 if answers:
                     out = b"".join(a + b"\n" for a in answers)
                     try:
                         client.sock.sendall(out)
-                        say(f"peer→client {len(out)} bytes {show(out)}")
+                        say_chunk("peer→client", out)
                     except OSError as e:
                         say(f"could not send: {e.strerror}")
                 if not bye:
@@ -202,43 +295,89 @@ def wp1_server(step, port):
 # === The peer as a client (server steps) =======================================
 
 
+class Frames:
+    """Cuts what the peer sends into frames as a correct server does
+    (wp1.Framer), each with the bytes that made it: the frame's line and its
+    \\n, or the first 512 bytes of a line too long (line None)."""
+
+    def __init__(self):
+        self.framer, self.current = wp1.Framer(), b""
+
+    def feed(self, data):
+        out = []
+        for i in range(len(data)):
+            byte = data[i : i + 1]
+            self.current += byte
+            for line in self.framer.feed(byte):
+                out.append((line, self.current))
+                self.current = b""
+            if byte == NEWLINE:  # the end of a too-long line's dropped tail
+                self.current = b""
+        return out
+
+
+def place(index, count, what="reply"):
+    """Where a line is in the chunk that brought it (its row, when the chunk is shown in rows)."""
+    return f"this {what}" if count == 1 else f"{what} {index} of the {count} in this chunk"
+
+
+def numbered(first, count):
+    """The request numbers a piece completes: "  (request #3)", "  (requests #3-#5)", or ""."""
+    if count == 0:
+        return ""
+    return f"  (request #{first})" if count == 1 else f"  (requests #{first}-#{first + count - 1})"
+
+
 class Oracle:
-    """What a correct server replies (05: the echo; 06/08: WP/1), to point out
-    a reply that differs. None: no opinion (02, 04)."""
+    """What a correct server replies, request by request (05: the echo;
+    06/08: WP/1), to point out a reply that differs: by its place in the chunk
+    that brought it and the request it answers. No opinion on 02 and 04."""
 
     def __init__(self, number):
         self.number = number
-        self.sent = b""
+        self.judges = number == 5 or number in WP1_SERVERS
+        self.frames = Frames()
+        self.exchanges = []  # (request, the reply a correct server sends), in order
+        self.said_bye = False  # after BYE: a correct server closes, no more replies
         self.lines_seen = 0
         self.got = b""
 
-    def expected(self):
-        if self.number in WP1_SERVERS:
-            return [r + b"\n" for r in wp1.replies(self.sent)]
-        if self.number == 5:
-            return echoes(self.sent)
-        return None
+    def sent(self, piece):
+        """Take note of a piece sent; the number of requests it completed."""
+        if not self.judges:
+            return 0
+        before = len(self.exchanges)
+        for line, request in self.frames.feed(piece):
+            if self.said_bye:
+                continue
+            if line is None:
+                reply = b"ERROR:TOOLONG"
+            elif self.number == 5:  # the line back, without the \r of a \r\n ending
+                reply = line[:-1] if line.endswith(b"\r") else line
+            else:
+                reply = wp1.reply(line)
+                self.said_bye = reply == b"BYE:"
+            self.exchanges.append((request, reply + NEWLINE))
+        return len(self.exchanges) - before
 
     def check(self, data):
         """Notes on the complete lines just received that differ from the model."""
-        self.got += data
-        expected = self.expected()
+        if not self.judges:
+            return []
+        *lines, self.got = (self.got + data).split(NEWLINE)
         notes = []
-        while b"\n" in self.got and expected is not None:
-            line, _, self.got = self.got.partition(b"\n")
-            want = expected[self.lines_seen] if self.lines_seen < len(expected) else None
+        for index, line in enumerate(lines, start=1):
             self.lines_seen += 1
-            if want is not None and want != line + b"\n":
-                notes.append(f"   note: a correct server replies {show(want)} here")
-            elif want is None:
-                notes.append("   note: a correct server sends nothing more here")
+            where = place(index, len(lines))
+            got = line + NEWLINE
+            if self.lines_seen > len(self.exchanges):
+                after = " after BYE: (it closes the connection)" if self.said_bye else f": all {len(self.exchanges)} requests sent have their reply"
+                notes.append(f"   note: {where}, {show(got)}: a correct server sends nothing more{after}")
+                continue
+            request, want = self.exchanges[self.lines_seen - 1]
+            if want != got:
+                notes.append(f"   note: {where} answers request #{self.lines_seen} {show(request)}: a correct server replies {show(want)}, not {show(got)}")
         return notes
-
-
-def echoes(stream):
-    """05's line-echo on a whole stream: each line back with a plain \\n; a
-    line of 512 bytes or more without \\n: ERROR:TOOLONG once, rest dropped."""
-    return [b"ERROR:TOOLONG\n" if line is None else line.removesuffix(b"\r") + b"\n" for line in wp1.Framer().feed(stream)]
 
 
 def client(step, host, port):
@@ -248,8 +387,7 @@ def client(step, host, port):
     except OSError as e:
         sys.exit(f"peer: cannot connect to {host}:{port}: {e.strerror or e}; start your server first: {command_for(step, '', port).strip()}")
     sock.settimeout(None)
-    me = sock.getsockname()
-    note(f"connected to {host}:{port} from {me[0]}:{me[1]}")
+    note(f"connected to {host}:{port} from {address(sock.getsockname())}")
     samples = SAMPLES.get(step.number)
     note("type lines to send them; Ctrl-D half-closes (your server should then close); Ctrl-C quits" + ("; the line ? sends sample requests" if samples else ""))
     oracle = Oracle(step.number)
@@ -267,8 +405,9 @@ def client(step, host, port):
             if not data:
                 note("the server closed the connection")
                 return 0
-            say(f"server→peer {len(data)} bytes {show(data)}")
-            for line in oracle.check(data):
+            notes = oracle.check(data)
+            say_chunk("server→peer", data, rows=bool(notes) and data.count(NEWLINE) > 1)  # a row for each reply a note counts
+            for line in notes:
                 print(line, flush=True)
         if stdin in ready:
             chunk = os.read(stdin, 65536)
@@ -293,13 +432,11 @@ def send(sock, oracle, pieces):
         if not piece:
             continue
         sock.sendall(piece)
-        oracle.sent += piece
-        say(f"peer→server {len(piece)} bytes {show(piece)}")
+        first = len(oracle.exchanges) + 1
+        say_chunk("peer→server", piece, numbered(first, oracle.sent(piece)))
 
 
 # === The peer as chat clients (server step 09) ==================================
-
-NEWLINE = b"\n"
 
 
 def ours(nick):
@@ -312,19 +449,21 @@ class ChatClient:
     messages to it cut into lines, and the notes on what a correct room
     would not have sent it."""
 
+    reacts = False  # True: on_line may send (a bot answers)
+
     def __init__(self, label, sock, room):
         self.label, self.sock, self.room = label, sock, room
         self.nick = None  # the nick the room gave it (its OK:)
         self.held = b""
         self.open = True
 
-    def send(self, data):
+    def send(self, data, after=""):
         try:
             self.sock.sendall(data)
         except OSError as e:
             note(f"{self.label} could not send: {e.strerror or e}")
             return
-        say(f"{self.label}→server {len(data)} bytes {show(data)}")
+        say_chunk(f"{self.label}→server", data, after)
 
     def receive(self):
         try:
@@ -337,21 +476,27 @@ class ChatClient:
                 say(f"the server closed the connection of {self.label}")
             self.close()
             return
-        say(f"server→{self.label} {len(data)} bytes {show(data, limit=2048)}")  # a room talks a lot
-        *lines, self.held = (self.held + data).split(b"\n")
-        for line in lines:
-            for text in self.broadcast_notes(line) + self.on_line(line):
-                print(f"   note: {text}", flush=True)
+        if self.reacts:  # what it sends in answer comes after what it received
+            say_chunk(f"server→{self.label}", data)
+        *lines, self.held = (self.held + data).split(NEWLINE)
+        notes = []
+        for index, line in enumerate(lines, start=1):
+            where = place(index, len(lines), "line")
+            notes += self.broadcast_notes(line, where) + self.on_line(line, where)
+        if not self.reacts:  # a row for each line a note counts
+            say_chunk(f"server→{self.label}", data, rows=bool(notes) and len(lines) > 1)
+        for text in notes:
+            print(f"   note: {text}", flush=True)
 
-    def broadcast_notes(self, line):
+    def broadcast_notes(self, line, where):
         keyword, _, rest = line.partition(b":")
         if keyword not in BROADCASTS:
             return []
         about = rest.partition(b":")[0] if keyword == b"MSG" else rest
         if self.nick is None:
-            return [f"{self.label} has no nick: a correct room sends it no JOIN, MSG or LEAVE"]
+            return [f"{where}, {show(line + NEWLINE)}: {self.label} has no nick: a correct room sends it no JOIN, MSG or LEAVE"]
         if about == self.nick:
-            return [f"a correct room does not send {self.label} its own {keyword.decode()}"]
+            return [f"{where}, {show(line + NEWLINE)}: a correct room does not send {self.label} its own {keyword.decode()}"]
         return []
 
     def close(self):
@@ -363,6 +508,8 @@ class ChatClient:
 class Bot(ChatClient):
     """peer-bot (welcomes, answers what is addressed to it) or peer-echo
     (repeats every MSG of the others)."""
+
+    reacts = True
 
     def __init__(self, label, sock, room):
         super().__init__(label, sock, room)
@@ -379,7 +526,7 @@ class Bot(ChatClient):
     def say_msg(self, text):
         self.send((b"MSG:" + text)[:511] + b"\n")  # a frame is at most 512 bytes
 
-    def on_line(self, line):
+    def on_line(self, line, where):
         keyword, _, rest = line.partition(b":")
         if self.nick is None:
             if line == b"OK:" + self.wanted:
@@ -438,18 +585,27 @@ class You(ChatClient):
     def __init__(self, sock, room):
         super().__init__("you", sock, room)
         self.model_nick = None  # the nick a correct room has given you by now
-        self.replies = []  # what a correct room replies to the frames sent, in order
-        self.framer = wp1.Framer()
+        self.replies = []  # (request number, request, what a correct room replies), in order
+        self.frames = Frames()
+        self.requests = 0  # the frames you sent on this connection
 
     def sent(self, data):
-        self.send(data)
-        for line in self.framer.feed(data):
-            if line is None:
-                self.replies.append(b"ERROR:TOOLONG")
-            else:
-                self.expect(line)
+        """Send data as you typed it, noting what a correct room replies to it."""
+        self.send(data, self.expect_replies(data))
+
+    def expect_replies(self, data):
+        """Take note of what a correct room replies to each frame data
+        completes; their numbers, for the line that shows data."""
+        first = self.requests + 1
+        for line, request in self.frames.feed(data):
+            self.requests += 1
+            reply = b"ERROR:TOOLONG" if line is None else self.expect(line)
+            if reply is not None:
+                self.replies.append((self.requests, request, reply))
+        return numbered(first, self.requests - first + 1)
 
     def expect(self, line):
+        """The reply a correct room sends to this frame (None: no reply)."""
         keyword, argument = wp1.split(line) or (None, b"")
         if keyword == b"NICK":
             reply = nick_reply(self.model_nick is not None, argument, argument in self.room)
@@ -467,10 +623,9 @@ class You(ChatClient):
             if reply == b"BYE:":
                 self.room.discard(self.model_nick)
                 self.model_nick = None
-        if reply is not None:
-            self.replies.append(reply)
+        return reply
 
-    def on_line(self, line):
+    def on_line(self, line, where):
         keyword, _, rest = line.partition(b":")
         if keyword in BROADCASTS:
             return []
@@ -478,19 +633,20 @@ class You(ChatClient):
             self.nick = rest
         elif line == b"BYE:":
             self.nick = None
-        want = self.replies.pop(0) if self.replies else None
-        if want is None:
-            return [f"a correct room sends you nothing here (no request of yours is waiting for {show(line)})"]
+        if not self.replies:
+            return [f"{where}, {show(line + NEWLINE)}: a correct room sends you nothing here (no request of yours is waiting for a reply)"]
+        number, request, want = self.replies.pop(0)
+        answers = f"{where} answers your request #{number} {show(request)}"
         if want == b"WHO:" and keyword == b"WHO":
             names = rest.split(b",") if rest else []
             if names != sorted(set(names)):
-                return ["WHO: a correct room lists every nick once, sorted bytewise"]
+                return [f"{answers}: WHO: a correct room lists every nick once, sorted bytewise"]
             missing = sorted({self.model_nick, *self.room.bots} - {None} - set(names))
             if missing:
-                return [f"WHO: {', '.join(show(n) for n in missing)} should be in the list"]
+                return [f"{answers}: WHO: {', '.join(show(n) for n in missing)} should be in the list"]
             return []
         if want != line:
-            return [f"a correct room replies {show(want + NEWLINE)} here"]
+            return [f"{answers}: a correct room replies {show(want + NEWLINE)}, not {show(line + NEWLINE)}"]
         return []
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from . import engine, runner, sandbox
 from .engine import CheckFailed, Outcome
 
-SKIPPED_BUILD = "skipped: the server runs elsewhere, nothing is built here"
-SKIPPED_CHECK = "skipped: this check starts, stops, signals or watches the program itself; run it where the code is (make check STEP={n:02d})"
+SKIPPED_BUILD = "the server runs elsewhere: nothing is built here"
+SKIPPED_CHECK = "they start, stop, signal or watch the program itself: run them where the code is (make check STEP={n:02d})"
 
 
 def parse(text):
@@ -74,8 +74,7 @@ def grade(steps, remote, jobs=None):
                     futures.append(skipped(step, index, spec.name, SKIPPED_CHECK.format(n=step.number), spec.hint))
         report.outcomes += [f if isinstance(f, Outcome) else f.result() for f in futures]
     for step in steps:
-        runnable = [o for o in report.of_step(step) if o.index and not o.extra.get("skipped")]
-        runner.score(step, runnable)  # the step's points, shared among the checks that ran
+        runner.score(step, [o for o in report.of_step(step) if o.index])  # shared among the checks that ran
     report.outcomes.sort(key=lambda o: (report.steps.index(o.step), o.index))
     report.seconds = time.monotonic() - started
     return report

@@ -13,16 +13,16 @@ import re
 import select
 import shutil
 import signal
-import stat
 import struct
 import subprocess
 import sys
-import tempfile
 import termios
 import threading
 import time
 from collections import deque
 from pathlib import Path
+
+from . import contain
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
 OUTPUT_CAP = 4 << 20  # bytes of stdout (and of stderr) kept: half head, half tail
@@ -38,57 +38,21 @@ DEFAULT_LIMITS = {
 
 # === Isolation =================================================================
 
-
-STUDENT_UID = 60999  # student programs run as this uid when the grader is root
-
-
-@functools.lru_cache(maxsize=None)
-def student_uid():
-    """The uid student programs (and their builds) run as, or None to run them
-    as ourselves: when the grader runs as root, code it did not write never
-    does (SOCKLAB_STUDENT_UID=N picks another uid; 0 keeps root, at your risk)."""
-    if os.geteuid() != 0:
-        return None
-    wanted = os.environ.get("SOCKLAB_STUDENT_UID", "").strip()
-    uid = int(wanted) if wanted.isdigit() else STUDENT_UID
-    return uid or None
-
-
-def scratch_parent():
-    """Where to make a scratch folder: the usual temporary folder, unless the
-    student uid could not reach it (a TMPDIR inside a private folder); then
-    the first of /tmp, /var/tmp, /dev/shm that it can."""
-    default = tempfile.gettempdir()
-    if student_uid() is None:
-        return default
-    for candidate in (default, "/tmp", "/var/tmp", "/dev/shm"):
-        path = Path(candidate).resolve()
-        if os.access(path, os.W_OK) and all(p.stat().st_mode & stat.S_IXOTH for p in (path, *path.parents)):
-            return str(path)
-    return default
-
-
-def hand_over(path, uid=None):
-    """Give a folder the grader made (and everything in it) to uid, by default
-    the student uid, so the programs run as that uid can build and write there
-    (nothing to do when there is none)."""
-    uid = student_uid() if uid is None else uid
-    if uid is None:
-        return
-    for root, dirs, files in os.walk(path):
-        for name in [root] + [os.path.join(root, n) for n in dirs + files]:
-            os.lchown(name, uid, uid)
+# Who runs student code, and how a whole grading is contained: contain.py.
+student_uid, hand_over = contain.student_uid, contain.hand_over
 
 
 @functools.lru_cache(maxsize=None)
 def pid_namespace_prefix():
-    """The command that puts a program in a PID namespace of its own, or ()."""
+    """The command that puts a program in a PID namespace of its own, or ().
+    With a /proc of its own where the machine allows it: a program that reads
+    /proc/self (LeakSanitizer does) must see its own namespace's, not the
+    grader's (there, pid 2 is another process, or none)."""
     if os.environ.get("SOCKLAB_NO_PIDNS") or not shutil.which("unshare"):
         return ()
-    for prefix in (
-        ("unshare", "--pid", "--fork", "--kill-child"),
-        ("unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child"),
-    ):
+    pidns = ("unshare", "--pid", "--fork", "--kill-child")
+    user = ("unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child")
+    for prefix in (pidns + ("--mount-proc",), user + ("--mount-proc",), pidns, user):
         try:
             probe = subprocess.run(prefix + ("true",), capture_output=True, timeout=10)
         except (OSError, subprocess.TimeoutExpired):
@@ -99,13 +63,15 @@ def pid_namespace_prefix():
 
 
 def isolation():
-    """One line for the report: how student programs are contained here (and,
-    in a class grading, how the whole submission is: SOCKLAB_ISOLATION)."""
-    said = "PID namespace per program" if pid_namespace_prefix() else "child subreaper per program (no PID namespace here)"
+    """One line for the report: how student programs are contained here, and
+    how the whole grading is (contain.seal)."""
+    prefix = pid_namespace_prefix()
+    said = "PID namespace per program" if prefix else "child subreaper per program (no PID namespace here)"
+    if prefix and "--mount-proc" not in prefix:
+        said += " (sharing the grader's /proc: sanitizers' leak checks may fail)"
     if student_uid() is not None:
-        said += f", programs run as uid {student_uid()}"
-    extra = os.environ.get("SOCKLAB_ISOLATION")
-    return f"{said}; {extra}" if extra else said
+        said += f", programs run as uid {student_uid()}, {contain.task_limit_said()}"
+    return f"{said}; {contain.SEALED or 'no namespaces (the machine does not allow them, or the grader is not root)'}"
 
 
 # === Captured output ===========================================================
@@ -196,6 +162,17 @@ class Capture:
                 self.changed.wait(min(left, 0.02))  # an exit is seen by asking: it wakes no one
 
 
+def limit_text(value):
+    """A limit as the launcher reads it: a number, none, or a path (no comma)."""
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        if "," in value or "=" in value:
+            raise ValueError(f"a launcher option cannot hold ',' or '=': {value!r}")
+        return value
+    return str(int(value))
+
+
 # === Exit status ===============================================================
 
 
@@ -236,19 +213,32 @@ def signal_name(number):
 # === Programs ==================================================================
 
 
+def limits_of(limits=None):
+    """The rlimits a program runs with: DEFAULT_LIMITS, with these changes."""
+    merged = {**DEFAULT_LIMITS, **(limits or {})}
+    if os.environ.get("SOCKLAB_SANITIZE") == "1":  # ASan reserves terabytes of shadow memory
+        merged["as"] = None
+    return merged
+
+
+
 class Program:
     """One student program, started under the launcher; see the module doc."""
 
-    def __init__(self, argv, cwd, limits=None, stdin=None, env=None, label=None):
+    def __init__(self, argv, cwd, limits=None, stdin=None, env=None, label=None, pipes=None):
+        """pipes: {descriptor number in the program: a file of the grader's}
+        (see the launcher's pipe= option); env: by default contain.student_env."""
         self.argv = [str(a) for a in argv]
         self.label = label or " ".join(self.argv)
         self.status = None
         self.started = time.monotonic()
-        limits = {**DEFAULT_LIMITS, **(limits or {})}
-        if student_uid() is not None:
-            limits["uid"] = student_uid()
-        if os.environ.get("SOCKLAB_SANITIZE") == "1":  # ASan reserves terabytes of shadow memory
-            limits["as"] = None
+        limits = limits_of(limits)
+        options = [f"pipe={number}:{fd}" for number, fd in (pipes or {}).items()]
+        uid = student_uid()
+        if uid is not None:
+            limits["uid"], limits["nproc"] = uid, contain.max_tasks()
+            cgroup = contain.task_cgroup(uid)
+            options += [f"cgroup={cgroup}"] if cgroup else []
         control_r, self.control = os.pipe()
         self.status_r, status_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -257,17 +247,17 @@ class Program:
         command = (
             pid_namespace_prefix()
             + (sys.executable, "-S", "-E", str(LAUNCHER), str(control_r), str(status_w))
-            + (",".join(f"{k}={'none' if v is None else int(v)}" for k, v in limits.items()), "--", *self.argv)
+            + (",".join(f"{k}={limit_text(v)}" for k, v in limits.items()), *options, "--", *self.argv)
         )
         try:
             self.process = subprocess.Popen(
                 command,
                 cwd=cwd,
-                env=env,
+                env=contain.student_env(cwd) if env is None else env,
                 stdin=in_r if in_r is not None else subprocess.DEVNULL,
                 stdout=out_w,
                 stderr=err_w,
-                pass_fds=(control_r, status_w),
+                pass_fds=(control_r, status_w, *(pipes or {}).values()),
                 start_new_session=True,
             )
         finally:

@@ -4,6 +4,8 @@ It checks the step once, then waits for a change in the step folder (with
 inotifywait, from Debian's inotify-tools, when it is installed; by polling the
 files' modification times otherwise, or when SOCKLAB_WATCH_POLL=1), and checks
 again: build, every check, the failures explained, the next hint offered.
+It runs without valgrind unless VALGRIND=1 (the Makefile says so): the memory
+check is then shown as skipped, and the last line says it was not run.
 Editor droppings (.swp, ~, hidden files) and what `make` leaves (the step's
 binaries, .o files) do not count as changes. On a terminal the screen is
 cleared before each run. Ctrl-C stops it: the watcher, the checks and every
@@ -23,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import registry, report, runner, sandbox
+from . import contain, registry, report, runner
 
 POLL_EVERY = 0.5  # seconds between two looks at the files' times (polling)
 QUIET = 0.3  # a save is over once nothing changed for this long (editors write in bursts)
@@ -159,13 +161,17 @@ def watcher(folders, step, poll=False):
 
 
 def hint_offer(step, result, hint_state, style):
-    """One line: the next hint to read, and the one the failed checks name."""
+    """One line: the next hint to read, and the one the failed checks name;
+    or, when nothing failed, the next step and the checks that were not run."""
     hints = step.hints()
-    failed = [o for o in result.outcomes if not o.passed]
+    failed = [o for o in result.outcomes if o.failed]
     n = f"{step.number:02d}"
     if not failed:
         after = [s for s in registry.STEPS if s.number > step.number]
         then = f"; next: make watch STEP={after[0].number:02d}" if after else ""
+        left_out = report.not_run(result.outcomes)  # e.g. valgrind is off: VALGRIND=1 runs it
+        if left_out:
+            return style.good(f"{step.folder} passes every check that ran{then}") + "; " + style("33", "; ".join(left_out))
         return style.good(f"{step.folder} passes every check{then}")
     if any(o.index == 0 for o in failed):
         return style.bad("it does not build: fix the compiler's first error (above), save, and it checks again")
@@ -187,7 +193,7 @@ def main(step, submission, hint_state, poll=False, out=sys.stdout):
     if not folder.is_dir():
         sys.exit(f"watch: no folder {folder}")
     # Everything the checks write goes to one scratch folder, removed on the way out.
-    scratch = tempfile.mkdtemp(prefix="socklab-watch-", dir=sandbox.scratch_parent())
+    scratch = tempfile.mkdtemp(prefix="socklab-watch-", dir=contain.scratch_base())
     os.chmod(scratch, 0o755)
     tempfile.tempdir = scratch
     style = report.Style(out)
@@ -211,7 +217,8 @@ def main(step, submission, hint_state, poll=False, out=sys.stdout):
         say(style.bold(f"watch: {step.folder}, check #{run} at {time.strftime('%H:%M:%S')}") + style.dim(f"  ({why})"))
         result = runner.grade(submission, [step])
         passed, failed = report.console(result, most=2, stream=out)
-        say(f"{passed} passed, {failed} failed")
+        skipped = len(report.skipped(result.outcomes))
+        say(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
         offer = hint_offer(step, result, hint_state, style)
         if offer:
             say(offer)

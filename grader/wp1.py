@@ -37,18 +37,22 @@ def calc(argument):
         return b"ERROR:OVERFLOW"
     if op in b"/%" and b == 0:
         return b"ERROR:DIVZERO"
-    if op == b"+":
-        result = a + b
-    elif op == b"-":
-        result = a - b
-    elif op == b"*":
-        result = a * b
-    else:
-        quotient = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)  # C99: toward zero
-        result = quotient if op == b"/" else a - b * quotient  # %: the sign of the dividend
+    result = compute(a, op, b)
     if not INT64_MIN <= result <= INT64_MAX:
         return b"ERROR:OVERFLOW"
     return b"CALC:%d" % result
+
+
+def compute(a, op, b):
+    """a op b, exactly (no range): / and % as C99 has them (b != 0)."""
+    if op == b"+":
+        return a + b
+    if op == b"-":
+        return a - b
+    if op == b"*":
+        return a * b
+    quotient = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)  # C99: toward zero
+    return quotient if op == b"/" else a - b * quotient  # %: the sign of the dividend
 
 
 def reply(line):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import KIT
-from grader import memcheck, net, registry, runner, sandbox, text
+from grader import contain, memcheck, net, registry, runner, sandbox, text
 from grader.engine import Outcome
 
 @pytest.fixture
@@ -119,18 +119,22 @@ def test_kill_reaches_children_that_called_setsid(tmp_path, mode):
     deadline = time.monotonic() + 10
     out = program.stdout.wait_for(lambda d: d.count(b"\n") >= 3, deadline)
     # Inside a PID namespace the printed pids are the namespace's; find them from outside.
-    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and os.path.exists(f"/proc/{p}/exe") and safe_exe(p) == binary]
+    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and runs(p, binary)]
     assert out.count(b"\n") == 3 and len(pids) >= 7
     program.kill()
     time.sleep(0.1)
     assert alive(pids) == []
 
 
-def safe_exe(pid):
+def runs(pid, binary):
+    """True if process pid runs that file. By inode, not by the link's text:
+    seen from a chroot, the program's own mount namespace (--mount-proc) names
+    its file from the machine's root, not the chroot's."""
     try:
-        return os.readlink(f"/proc/{pid}/exe")
+        found, wanted = os.stat(f"/proc/{pid}/exe"), os.stat(binary)
     except OSError:
-        return None
+        return False
+    return (found.st_dev, found.st_ino) == (wanted.st_dev, wanted.st_ino)
 
 
 def test_output_is_capped_keeping_head_and_tail(tmp_path, mode):
@@ -358,6 +362,43 @@ def test_lines_of_shows_binary_output_as_escaped_blocks():
     assert len(rows) <= 11 and "\\x80" in "".join(rows) and all(len(r) < 250 for r in rows)
 
 
+@pytest.mark.parametrize(
+    "data, shown",
+    [
+        pytest.param("error: ‘main’ héllo → 你好 🙂".encode(), "error: ‘main’ héllo → 你好 🙂", id="utf8-text-kept"),
+        pytest.param(b'say "hi" \\x1b', 'say "hi" \\\\x1b', id="quotes-kept-backslash-escaped"),
+        pytest.param(b"\x1b[2J\x1b[31mred", "\\x1b[2J\\x1b[31mred", id="ansi-escaped"),
+        pytest.param(b"a\rb\tc\0d\x7f", "a\\rb\\tc\\0d\\x7f", id="c0-controls"),
+        pytest.param("csi\u009b nel\u0085".encode(), "csi\\xc2\\x9b nel\\xc2\\x85", id="c1-controls-as-their-bytes"),
+        pytest.param("x\u202ey\u2028z\u200b".encode(), "x\\xe2\\x80\\xaey\\xe2\\x80\\xa8z\\xe2\\x80\\x8b", id="bidi-separator-zero-width"),
+        pytest.param(b"bad \xff\xfe, cut \xe2\x80, overlong \xc0\xaf, surrogate \xed\xa0\x80",
+                     "bad \\xff\\xfe, cut \\xe2\\x80, overlong \\xc0\\xaf, surrogate \\xed\\xa0\\x80", id="invalid-utf8"),  # fmt: skip
+    ],
+)
+def test_readable_keeps_utf8_text_and_escapes_the_rest(data, shown):
+    assert text.readable(data) == shown
+
+
+def test_readable_keeps_the_escapes_of_text_escaped_already():
+    """Step 05's unit cases print their strings C-escaped: shown once, not
+    twice ("ello\\nworld", not "ello\\\\nworld"); raw controls still escaped."""
+    assert text.readable(b'got "ello\\nworld" \x1b[2J', escaped=True) == 'got "ello\\nworld" \\x1b[2J'
+
+
+def test_show_still_escapes_every_byte_on_the_wire():
+    assert text.show("‘é’".encode()) == '"\\xe2\\x80\\x98\\xc3\\xa9\\xe2\\x80\\x99"'
+
+
+def test_lines_of_reads_text_in_any_script_as_text():
+    rows = text.lines_of("первая строка\n第二行\n".encode() * 3)
+    assert rows[:2] == ["первая строка", "第二行"] and len(rows) == 6
+
+
+def test_lines_of_cuts_a_huge_line_without_reading_all_of_it():
+    rows = text.lines_of(b"\x1b[1m" + b"a" * 3_000_000 + b"\n", width=40)
+    assert rows == ["\\x1b[1m" + "a" * 33 + "... (3000004 bytes)"]  # 40 characters, then the length
+
+
 # === Scoring ===================================================================
 
 
@@ -396,8 +437,9 @@ def test_memcheck_reports_leak_invalid_write_and_open_socket(tmp_path):
         }
         """,
     )
-    where = memcheck.files(tmp_path)
-    program = sandbox.Program(memcheck.command(where) + [binary], tmp_path, limits={"as": None})
+    where = memcheck.files(contain.grader_folder(str(tmp_path)), sandbox.DEFAULT_LIMITS["nofile"])
+    program = sandbox.Program(memcheck.command(where) + [binary], tmp_path, limits={"as": None}, pipes=where.pipes)
+    where.started()
     assert program.wait(60) is not None
     program.kill()
     problems = "\n".join(memcheck.problems(memcheck.read(where)))
@@ -405,6 +447,34 @@ def test_memcheck_reports_leak_invalid_write_and_open_socket(tmp_path):
     assert "definitely lost" in problems
     assert "client connection(s) still open at exit" in problems
     assert memcheck.problems(memcheck.read(where), allow_sockets=True) != []
+    # The verdict quotes valgrind's own counts (its text summary would say the same)
+    message, _ = memcheck.verdict(memcheck.read(where))
+    assert message.startswith("valgrind: ERROR SUMMARY: 2 errors from 2 contexts; definitely lost: 64 bytes in 1 block;"), message
+    assert "2 client connections still open at exit" in message
+    text_mode = subprocess.run(["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect", binary], capture_output=True, text=True, timeout=120)
+    assert "ERROR SUMMARY: 2 errors from 2 contexts" in text_mode.stderr
+    # It finished its report: nothing of its log is shown, not even the grader's descriptors it inherited
+    assert memcheck.read(where).complete and memcheck.last_words(where) == []
+
+
+def test_valgrinds_last_words_leave_out_the_descriptors_it_inherited(tmp_path):
+    where = memcheck.Files(str(tmp_path / "m.xml"), str(tmp_path / "m.log"))
+    Path(where.xml).write_text("<valgrindoutput><status><state>RUNNING</state></status>")  # killed before its summary
+    Path(where.log).write_text(
+        "==2== Memcheck, a memory error detector\n==2== Command: ./server 4242\n==2== \n"
+        "==2== FILE DESCRIPTORS: 5 open (3 std) at exit.\n"
+        "==2== Open file descriptor 4: /tmp/socklab-grade-x/memcheck-1.xml\n==2==    <inherited from parent>\n==2== \n"
+        "==2== Open AF_INET socket 5: 0.0.0.0:4242 <-> unbound\n==2==    at 0x4: socket (syscall-template.S:120)\n==2== \n"
+        "valgrind: the 'impossible' happened: out of memory\n"
+    )
+    said = memcheck.last_words(where)
+    assert said == ["valgrind: the 'impossible' happened: out of memory"], said
+    Path(where.xml).write_text("<valgrindoutput><status><state>FINISHED</state></status></valgrindoutput>")
+    assert memcheck.last_words(where) == []
+
+
+ACCEPTED = ["at 0x49676F0: accept (accept.c:26)", "by 0x109287: main (server.c:12)"]  # valgrind's stack of a socket accept() made
+ACCEPTED4 = ["at 0x4967A1B: accept4 (accept4.c:32)", "by 0x10931C: serve (multi-server.c:40)"]
 
 
 @pytest.mark.parametrize(
@@ -415,7 +485,11 @@ def test_memcheck_reports_leak_invalid_write_and_open_socket(tmp_path):
         pytest.param(["AF_INET socket 3: 127.0.0.1:4242 <-> unbound", "AF_INET socket 6: 127.0.0.1:4242 <-> 127.0.0.1:5555"], 4242, 1, id="loopback-listener"),
         pytest.param(["AF_INET socket 3: 127.0.0.1:5555 <-> 127.0.0.1:4242"], None, 1, id="client-connected"),
         pytest.param(["AF_INET socket 3: 127.0.0.1:5555 <-> unbound"], None, 0, id="client-unbound"),
+        pytest.param([("AF_INET6 socket 6: [::ffff:127.0.0.1]:4242 <-> unbound", ACCEPTED)], 4242, 1, id="listener-closed-first-peer-gone"),
+        pytest.param([("AF_INET socket 5: 127.0.0.1:4242 <-> 127.0.0.1:5555", ACCEPTED)], 4242, 1, id="listener-closed-first"),
+        pytest.param(["AF_INET6 socket 4: :::4242 <-> unbound", ("AF_INET6 socket 5: [::1]:4242 <-> [::1]:5555", ACCEPTED4)], 4242, 1, id="accept4"),
     ],
 )
 def test_leaked_sockets_tells_connections_from_the_listener(fds, port, leaked):
-    assert len(memcheck.leaked_sockets([(d, []) for d in fds], port)) == leaked
+    found = [fd if isinstance(fd, tuple) else (fd, []) for fd in fds]
+    assert len(memcheck.leaked_sockets(found, port)) == leaked

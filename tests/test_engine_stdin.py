@@ -126,3 +126,18 @@ def test_the_report_shows_output_as_it_was_when_the_check_ended(tmp_path):
     assert not outcome.passed
     assert "late-42" not in outcome.output
     assert "stdout: (empty)" in outcome.output
+
+
+def test_a_report_states_only_what_was_seen_of_a_program_that_ends_as_the_check_fails(tmp_path):
+    """A program that exits (status 1) the moment the check fails is never
+    reported as still running and stopped by the grader."""
+
+    def check(t):
+        program = t.run_command(["sh", "-c", "echo a wrong line; exit 1"])
+        program.expect_stdout_line(b"the right line")
+
+    for _ in range(5):
+        outcome = engine.run_check(STEP, CheckSpec("ends as it fails", check), 1, tmp_path, tmp_path)
+        assert not outcome.passed
+        assert "stopped by the grader" not in outcome.output, outcome.output
+        assert "exited with status 1" in outcome.output, outcome.output

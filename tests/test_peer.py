@@ -1,13 +1,20 @@
 """`make peer STEP=NN`: the grader's side of each step, played live, tried
 non-interactively (stdin from a pipe) against the reference solutions."""
 
+import errno
+import os
+import re
 import shutil
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from conftest import KIT
+from grader import peer as peer_module
+from grader.text import escape
 from livekit import PYTHON, Live, built, free_port
 
 GREETING = "Welcome to the server!\n"
@@ -31,14 +38,21 @@ def peer(step, port):
     return [PYTHON, "-m", "grader", "peer", step, "--port", str(port)]
 
 
-def test_peer_01_greets_the_reference_client(live, tmp_path_factory):
+def test_peer_01_greets_the_reference_client_over_ipv4_and_ipv6(live, tmp_path_factory):
     client = built("01-client", tmp_path_factory.getbasetemp())
     port = free_port()
     partner = live(peer("01", port))
-    partner.wait_for(f"listening on port {port}: run steps/01-client/client localhost {port} in another terminal")
+    partner.wait_for(f"listening on port {port}: run steps/01-client/client localhost {port}")
     run = subprocess.run([client / "client", "localhost", str(port)], capture_output=True, text=True, timeout=10, cwd=KIT)
     assert run.returncode == 0 and run.stdout == GREETING
     partner.wait_for('peer→client 23 bytes "Welcome to the server!\\n"')
+    assert "client connected from 127.0.0.1:" in partner.text and "::ffff:" not in partner.text  # IPv4 as IPv4
+    if peer_module.loopback6() is None:  # the IPv6 part of step 01, tried by hand: client ::1 PORT
+        assert f"(or steps/01-client/client ::1 {port} over IPv6)" in partner.text
+        run = subprocess.run([client / "client", "::1", str(port)], capture_output=True, text=True, timeout=10, cwd=KIT)
+        assert run.returncode == 0 and run.stdout == GREETING, run.stderr
+        partner.wait_for("client connected from [::1]:")
+        partner.wait_for('peer→client 23 bytes "Welcome to the server!\\n"', count=2)
     partner.interrupt()
     assert partner.wait(5) == 0
     assert "peer: stopped" in partner.text and "Traceback" not in partner.text
@@ -171,7 +185,118 @@ def test_peer_points_out_a_wrong_wp1_reply(live, tmp_path):
     live([PYTHON, bad, port])
     server_up(port)
     run = subprocess.run(peer("06", port), input="CALC:3+4\n", capture_output=True, text=True, timeout=10, cwd=KIT)
-    assert 'a correct server replies "CALC:7\\n" here' in run.stdout, run.stdout
+    assert 'peer→server 9 bytes "CALC:3+4\\n"  (request #1)' in run.stdout, run.stdout
+    assert 'note: this reply answers request #1 "CALC:3+4\\n": a correct server replies "CALC:7\\n", not "CALC:8\\n"' in run.stdout, run.stdout
+
+
+def test_peer_points_at_the_one_reply_that_differs_among_the_samples(live, tmp_path):
+    """The samples go out at once; the replies come back in chunks of any size:
+    the note names the reply by its row in its chunk and the request it answers."""
+    port = free_port()
+    bad = tmp_path / "floor.py"
+    bad.write_text(FLOOR_DIVISION_SERVER)
+    live([PYTHON, bad, port])
+    server_up(port)
+    run = subprocess.run(peer("06", port), input="?\n", capture_output=True, text=True, timeout=10, cwd=KIT)
+    notes = [line for line in run.stdout.splitlines() if "note:" in line]
+    assert len(notes) == 1, run.stdout  # only CALC:-7/2 differs
+    found = re.search(r"note: (this reply|reply (\d+) of the (\d+) in this chunk) answers request #3 \"CALC:-7/2\\n\": "
+                      r"a correct server replies \"CALC:-3\\n\", not \"CALC:-4\\n\"", notes[0])  # fmt: skip
+    assert found, notes[0]
+    if found.group(2):  # in a chunk of several replies: shown a row a reply, the one named is that row
+        lines = run.stdout.splitlines()
+        at = lines.index(notes[0])
+        rows = lines[at - int(found.group(3)) : at]
+        assert all(row.startswith('    "') for row in rows), run.stdout
+        assert rows[int(found.group(2)) - 1] == '    "CALC:-4\\n"', run.stdout
+
+
+def test_the_oracle_names_the_reply_by_its_place_and_its_request():
+    oracle = peer_module.Oracle(6)
+    assert oracle.sent(b"PING:a\n") == 1 and oracle.sent(b"CALC:3+4\r\n") == 1 and oracle.sent(b"CALC:1/0\n") == 1
+    assert oracle.check(b"PONG:a\nCAL") == []  # a reply cut between two chunks is judged when it is whole
+    assert oracle.check(b"C:7\nERROR:SYNTAX\n") == [
+        '   note: reply 2 of the 2 in this chunk answers request #3 "CALC:1/0\\n": a correct server replies "ERROR:DIVZERO\\n", not "ERROR:SYNTAX\\n"'
+    ]
+    assert oracle.check(b"PONG:extra\n") == ['   note: this reply, "PONG:extra\\n": a correct server sends nothing more: all 3 requests sent have their reply']
+    long_line = b"y" * 600 + b"\nQUIT:\nPING:after\n"
+    assert oracle.sent(long_line) == 2  # the too-long line and QUIT; after BYE: nothing
+    assert oracle.exchanges[3] == (b"y" * 512, b"ERROR:TOOLONG\n")  # its request: the 512 bytes held
+    assert oracle.check(b"ERROR:TOOLONG\nBYE:\nPONG:after\n")[-1].endswith("a correct server sends nothing more after BYE: (it closes the connection)")
+    echo = peer_module.Oracle(5)
+    echo.sent(b"crlf\r\n")
+    assert "replies \"crlf\\n\", not \"crlf\\r\\n\"" in echo.check(b"crlf\r\n")[0]
+    assert peer_module.Oracle(2).sent(b"anything\n") == 0 and peer_module.Oracle(2).check(b"x\n") == []  # no opinion
+
+
+@pytest.mark.parametrize("data", [b"PING:" + b"x" * 700 + b"\n", bytes(range(256)) * 3, b"CALC:7\n" * 40 + b"tail", b"\xff" * 200], ids=["long-line", "every-byte", "many-lines", "escapes-only"])
+def test_a_long_chunk_is_shown_whole_in_rows_never_cut_inside_an_escape(data):
+    rows = peer_module.whole(data, width=60)
+    assert all(row.startswith('"') and row.endswith('"') and len(row) <= 60 for row in rows)
+    assert "".join(row[1:-1] for row in rows) == escape(data)  # every byte, nothing cut
+    tokens = peer_module.ESCAPED.findall
+    assert [t for row in rows for t in tokens(row[1:-1])] == tokens(escape(data))  # no escape (\\xff, \\n) split over two rows
+    newlines = data.count(b"\n")
+    assert sum(row.endswith('\\n"') for row in rows) == newlines  # a row ends at each line's end
+
+
+def test_the_peer_prints_a_long_chunk_whole(live, tmp_path_factory):
+    path = built("05-framing", tmp_path_factory.getbasetemp())
+    port = free_port()
+    live([path / "line-echo", port])
+    server_up(port)
+    line = "".join(chr(ord("a") + i % 26) for i in range(450))  # under 512: echoed whole
+    run = subprocess.run(peer("05", port), input=line + "\n", capture_output=True, text=True, timeout=10, cwd=KIT, env=dict(os.environ, COLUMNS="80"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    for arrow in ("peer→server", "server→peer"):
+        at = run.stdout.index(f"{arrow} 451 bytes, in ")
+        rows = [r.strip() for r in run.stdout[at:].splitlines()[1:] if r.startswith('    "')]
+        shown = "".join(r[1:-1] for r in rows[: rows.index(next(r for r in rows if r.endswith('\\n"'))) + 1])
+        assert shown == line + "\\n", run.stdout
+        assert all(len(r) <= 80 for r in run.stdout.splitlines() if r.startswith('    "'))
+    assert "..." not in run.stdout and "note:" not in run.stdout
+
+
+def test_the_peer_listens_on_ipv4_alone_with_a_note_where_ipv6_fails(monkeypatch, capsys):
+    real = socket.create_server
+
+    def no_ipv6(address, *, family=socket.AF_INET, **kw):
+        if family == socket.AF_INET6:
+            raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
+        return real(address, family=family, **kw)
+
+    monkeypatch.setattr(socket, "create_server", no_ipv6)
+    with peer_module.listen(0) as server:
+        assert server.family == socket.AF_INET
+        assert "(or " not in peer_module.run_hint(peer_module.registry.find("01"), server, 4242)
+    out = capsys.readouterr().out
+    assert "peer: listening on IPv4 only (IPv6: Address family not supported by protocol)" in out
+    monkeypatch.setattr(socket, "has_dualstack_ipv6", lambda: False)
+    with peer_module.listen(0) as server:
+        assert server.family == socket.AF_INET
+    assert "listening on IPv4 only (this system has no dual-stack IPv6 socket)" in capsys.readouterr().out
+
+
+def test_the_peer_says_when_the_machine_has_no_ipv6_loopback():
+    """In a network namespace whose IPv6 is off, ::1 cannot be used: the peer
+    says so instead of suggesting `client ::1 PORT`."""
+    script = (
+        "ip link set lo up && sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.lo.disable_ipv6=1 && "
+        f"exec {PYTHON} -m grader peer 01 --port 4242"
+    )
+    if not shutil.which("unshare") or not shutil.which("ip"):
+        pytest.skip("no unshare or ip here")
+    partner = Live(["unshare", "-n", "sh", "-c", script], new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while "in another terminal" not in partner.text and partner.process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if "in another terminal" not in partner.text and partner.process.poll() is not None:
+            pytest.skip(f"no private network namespace with IPv6 off here: {partner.text}")
+        text = partner.wait_for("in another terminal", within=1)
+        assert "this machine has no IPv6 loopback ::1" in text and "(or steps/01-client/client ::1" not in text
+    finally:
+        partner.kill()
 
 
 def test_peer_says_when_nothing_listens():
@@ -190,6 +315,22 @@ while True:
         conn.sendall(b"CALC:8\\n")  # always wrong
     conn.close()
 """
+
+
+FLOOR_DIVISION_SERVER = """\
+import socket, sys
+sys.path.insert(0, %r)
+from grader import wp1
+server = socket.create_server(("0.0.0.0", int(sys.argv[1])))
+while True:
+    conn, _ = server.accept()
+    for line in conn.makefile("rb"):
+        reply = wp1.reply(line.rstrip(b"\\n"))
+        if line == b"CALC:-7/2\\n":
+            reply = b"CALC:-4"  # floor division: -7/2 is -3 in C
+        conn.sendall(reply + b"\\n")
+    conn.close()
+""" % str(KIT)
 
 
 WRONG_ROOM = """\

@@ -275,7 +275,7 @@ def test_a_failing_session_names_its_seed_and_replays_the_same_with_it(tmp_path,
     """The random sessions catch a known bug, show the shrunk transcript with
     the model's expected reply beside the program's, and SEED= replays it."""
     only_random_sessions(monkeypatch)
-    program = PROGRAMS / "bugs" / "06-calc-server-add-overflow-one-way.c"
+    program = PROGRAMS / "bugs" / "06-calc-server-add-overflows-down"
     step = install(program, tmp_path / "first")
     (first,) = runner.grade(tmp_path / "first", [step]).outcomes[1:]
     assert not first.passed

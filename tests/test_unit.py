@@ -1,5 +1,6 @@
 """The cmocka unit tests of tests/unit/, built and run; each binary is one test."""
 
+import fcntl
 import subprocess
 
 import pytest
@@ -13,7 +14,12 @@ SOURCES = sorted(UNIT.glob("test_*.c"))
 
 @pytest.fixture(scope="module")
 def built():
-    run = subprocess.run(["make", "-s", "-C", str(UNIT), f"OUT={OUT}"], capture_output=True, text=True, timeout=300)
+    # One make at a time across the parallel workers: two at once relink a
+    # binary that the other is running ("Text file busy" on a fresh clone).
+    OUT.mkdir(parents=True, exist_ok=True)
+    with open(OUT / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run = subprocess.run(["make", "-s", "-C", str(UNIT), f"OUT={OUT}"], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, f"the unit tests do not build:\n{run.stdout}{run.stderr}"
     return OUT
 

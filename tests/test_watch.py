@@ -8,10 +8,14 @@ import time
 
 import pytest
 
-from conftest import KIT
+from conftest import KIT, registry, runner
 from livekit import Live, processes_mentioning
 
+RAN = len(runner.checks_of(registry.find("01")))  # passed on step 01's reference: the build and every check but memory
+
 BROKEN = b"int main(void) { return 0 }  /* a typo: it no longer builds */\n"
+LEAKS = KIT / "tests" / "programs" / "bugs" / "01-client-leaks-buffers.c"
+NOT_RUN = "memory check (valgrind) was not run: valgrind is off (VALGRIND=0); VALGRIND=1 runs it"
 
 
 @pytest.mark.parametrize("how", ["inotifywait", "polling"])
@@ -28,8 +32,9 @@ def test_watch_rechecks_on_save_and_stops_cleanly_on_ctrl_c(tmp_path, how):
     watch = Live(["make", "-s", "-C", KIT, "watch", "STEP=01", f"SUBMISSION={submission}"], env=env, new_session=True)
     try:
         watch.wait_for(f"({how}); Ctrl-C stops", within=30)
-        assert "check #1" in watch.text and " 0 failed" in watch.text
-        assert "01-client passes every check; next: make watch STEP=02" in watch.text
+        assert "check #1" in watch.text and f"{RAN} passed, 0 failed, 1 skipped" in watch.text
+        assert "SKIP memory check (valgrind)" in watch.text and "PASS memory check" not in watch.text  # no valgrind by default
+        assert f"01-client passes every check that ran; next: make watch STEP=02; {NOT_RUN}" in watch.text
 
         (submission / "01-client" / "client.c").write_bytes(BROKEN)  # a save that breaks it
         watch.wait_for(f"({how}); Ctrl-C stops", within=30, count=2)
@@ -53,6 +58,33 @@ def test_watch_rechecks_on_save_and_stops_cleanly_on_ctrl_c(tmp_path, how):
         assert not processes_mentioning(str(submission)), processes_mentioning(str(submission))
         assert not processes_mentioning(str(scratch)), processes_mentioning(str(scratch))
         assert not list(scratch.iterdir()), f"scratch left behind: {list(scratch.iterdir())}"
+    finally:
+        watch.kill()
+
+
+@pytest.mark.parametrize("valgrind", ["", "VALGRIND=1"], ids=["default", "VALGRIND=1"])
+def test_watch_on_a_leaking_client_says_the_memory_check_was_not_run_or_runs_it(tmp_path, valgrind):
+    """make watch runs without valgrind: a client that leaks every buffer is
+    not said to pass the memory check (SKIP, and the last line says it was
+    not run); with VALGRIND=1 the memory check runs and catches the leak."""
+    submission = tmp_path / "work"
+    shutil.copytree(KIT / "solutions" / "01-client", submission / "01-client", ignore=shutil.ignore_patterns("client", "*.o"))
+    shutil.copy(LEAKS, submission / "01-client" / "client.c")
+    env = {"TMPDIR": str(tmp_path), "SOCKLAB_HINT_STATE": str(tmp_path / "hints.json"), "NO_COLOR": "1", "SOCKLAB_WATCH_POLL": "1"}
+    command = ["make", "-s", "-C", KIT, "watch", "STEP=01", f"SUBMISSION={submission}"] + ([valgrind] if valgrind else [])
+    watch = Live(command, env=env, new_session=True)
+    try:
+        text = watch.wait_for("Ctrl-C stops", within=90)
+        assert "PASS memory check" not in text and "passes every check;" not in text
+        if valgrind:
+            assert "FAIL memory check (valgrind)" in text and "memory leak: definitely lost" in text
+            assert f"{RAN} passed, 1 failed" in text and "skipped" not in text
+        else:
+            assert "SKIP memory check (valgrind)" in text and f"{RAN} passed, 0 failed, 1 skipped" in text
+            last = [line for line in text.splitlines() if not line.startswith("watch: waiting")][-1]
+            assert last == f"01-client passes every check that ran; next: make watch STEP=02; {NOT_RUN}"
+        watch.interrupt(group=True)
+        watch.wait(10)
     finally:
         watch.kill()
 
@@ -109,6 +141,9 @@ def test_the_hint_offer_names_the_next_hint_and_the_ones_that_help(tmp_path):
     assert "every hint is out: make hint STEP=01 LEVEL=all" in watch.hint_offer(step, result, state, style)
     result.outcomes[1].passed = True
     assert watch.hint_offer(step, result, state, style) == "01-client passes every check; next: make watch STEP=02"
+    skipped = Outcome(step, 3, "memory check (valgrind)", 1, False, extra={"skipped": "valgrind is off (VALGRIND=0); VALGRIND=1 runs it"})
+    result.outcomes.append(skipped)  # not run: it is not said to pass, and the line says so
+    assert watch.hint_offer(step, result, state, style) == f"01-client passes every check that ran; next: make watch STEP=02; {NOT_RUN}"
 
 
 def test_a_step_that_builds_with_an_earlier_one_watches_both(tmp_path):

@@ -18,12 +18,18 @@ within SECONDS, and answers commands, one line each way (JSON answers):
                      order, and none of its own (JOIN lines may come anywhere):
                      {"chatted": COUNT, "lines": L}  or
                      {"client": i, "got": "...", "expected": "...", "why": "..."}
+    flood NICK FILE  on the first connection: NICK:<NICK>, its reply, then
+                     {"flooding": "<the reply>"} and the bytes of FILE again and
+                     again, for ever (sendfile() on a blocking socket: the
+                     kernel keeps the connection full, whatever the grader's
+                     threads do); the check ends it by killing this process
     close            closes every connection: {"closed": COUNT}
 
 End of stdin (the check is over): it closes everything and exits.
 """
 
 import json
+import os
 import resource
 import select
 import socket
@@ -164,6 +170,34 @@ def chat(socks, count, seconds):
     say(chatted=n, lines=total)
 
 
+def flood(sock, nick, path):
+    """See the module doc: a client that floods, its nick taken first."""
+    sock.settimeout(None)
+    for option in (32, socket.SO_SNDBUF):  # SO_SNDBUFFORCE (root may pass the system's limit), or as much as it allows
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, 64 << 20)  # a deep reserve: the flood goes on while this process waits for a CPU
+            break
+        except OSError:
+            continue
+    sock.sendall(b"NICK:%s\n" % nick.encode())
+    reply = b""
+    while not reply.endswith(b"\n"):
+        chunk = sock.recv(1)
+        if not chunk:
+            break
+        reply += chunk
+    say(flooding=reply.decode("latin-1"))
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        try:
+            while True:
+                sent = 0
+                while sent < size:
+                    sent += os.sendfile(sock.fileno(), f.fileno(), sent, size - sent)
+        except OSError:
+            pass  # the server closed it: the check says what that means
+
+
 def main():
     port, count, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     socks = connect_all(port, count, seconds)
@@ -173,6 +207,8 @@ def main():
             ask(socks[: int(words[1])], float(words[2]))
         elif words and words[0] == "chat":
             chat(socks, int(words[1]), float(words[2]))
+        elif words and words[0] == "flood":
+            flood(socks[0], words[1], words[2])
         elif words and words[0] == "close":
             for sock in socks:
                 sock.close()

@@ -17,7 +17,8 @@ one line each:
 import re
 
 from .. import chat, sessions, wp1
-from ..engine import check
+from ..diagnoses import ORDER
+from ..engine import CORE, check
 from ..players import ClientRunner, Runner
 from ..sessions import Act, Owed, Plan, Simplify
 from ..text import show
@@ -671,7 +672,6 @@ class Smaller(Simplify):
 
 HINT_OVERFLOW = ("check each operation for overflow in both directions, before computing: a + b past INT64_MAX or "
                  "below INT64_MIN, a - b both ways, a * b both ways, INT64_MIN / -1 (__builtin_add_overflow and its kin do it)")  # fmt: skip
-HINT_ORDER = "check CALC's errors in SPEC's order: the shape (SYNTAX), each operand (OVERFLOW), a zero divisor (DIVZERO), the result (OVERFLOW)"
 HINT_TOOLONG = "ERROR:TOOLONG as soon as 512 bytes are held without a '\\n' (a '\\r' counts), once; then drop the rest of that line"
 HINT_CR = "only the one '\\r' just before the '\\n' belongs to the line ending: any other '\\r' is part of the line"
 HINT_NUL = "the line holds a NUL byte: copy it with its length (memcpy, fwrite), not with string functions (strlen, %s)"
@@ -694,7 +694,7 @@ def likely_cause(broken):
     if b"OVERFLOW" in either and request.startswith(b"CALC:"):
         return HINT_OVERFLOW
     if request.startswith(b"CALC:") and (b"DIVZERO" in either or b"SYNTAX" in either):
-        return HINT_ORDER
+        return ORDER
     if b"TOOLONG" in either:
         return HINT_TOOLONG
     if want is not None and got is not None:
@@ -747,27 +747,27 @@ def server(t, protocol):
     return lambda plan, within: Runner(t, protocol(), t.start_server, within).run(plan)
 
 
-@check("echoes random sessions as the model does: lines cut anywhere, \\r\\n, long lines, clients that leave")
+@check("echoes random sessions as the model does: lines cut anywhere, \\r\\n, long lines, clients that leave", weight=CORE)
 def echo_sessions(t):
     sessions.run(t, echo_session, server(t, Echo), 12, Smaller(), likely_cause)
 
 
-@check("answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave")
+@check("answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave", weight=CORE)
 def wp1_sessions(t):
     sessions.run(t, wp1_session, server(t, Wp1), 12, Smaller(), likely_cause)
 
 
-@check("answers random sessions of several clients at once as the WP/1 model does: interleaved, slow readers, resets")
+@check("answers random sessions of several clients at once as the WP/1 model does: interleaved, slow readers, resets", weight=CORE)
 def wp1_concurrent_sessions(t):
     sessions.run(t, wp1_concurrent_session, server(t, Wp1Concurrent), 10, Smaller(), likely_cause)
 
 
-@check("random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves")
+@check("random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves", weight=CORE)
 def chat_sessions(t):
     sessions.run(t, chat_session, server(t, Chat), 10, Smaller(), likely_cause)
 
 
-@check("prints and sends what the WP/1 model says in random sessions: typed lines, replies batched and cut anywhere")
+@check("prints and sends what the WP/1 model says in random sessions: typed lines, replies batched and cut anywhere", weight=CORE)
 def calc_client_sessions(t):
     play = lambda plan, within: ClientRunner(t, CalcClient(), within).run(plan)  # noqa: E731
     sessions.run(t, calc_client_session, play, 10, Smaller(), likely_cause, what="sessions")

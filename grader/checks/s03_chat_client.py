@@ -6,7 +6,7 @@ talks over the connection, in both orders, and ends each side in turn.
 
 import random
 
-from ..engine import check
+from ..engine import CORE, DETAIL, check
 from . import common
 
 GREETING = b"Welcome to the server!\n"
@@ -37,16 +37,16 @@ def big_line(seed, size=100_000):
     return body + b"\n" + b"".join(b"short line %d\n" % i for i in range(50))
 
 
-@check("prints what the server says first, before anything is typed", hint="1")
+@check("prints what the server says first, before anything is typed", hint="1", weight=CORE)
 def server_speaks_first(t):
     client, conn = chat(t)
     for words in (GREETING, b"and a second line, still before you typed anything\n"):
         conn.send(words)
-        with t.hint(LOCKSTEP):
+        with t.hint(LOCKSTEP, when=lambda e: e.unread):
             client.expect_stdout_next(words)
 
 
-@check("sends typed lines and prints the replies, turn by turn", hint="2")
+@check("sends typed lines and prints the replies, turn by turn", hint="2", weight=CORE)
 def conversation(t):
     client, conn = chat(t)
     conn.send(GREETING)
@@ -58,14 +58,14 @@ def conversation(t):
         client.expect_stdout_next(theirs)
 
 
-@check("prints what the server says unprompted, in the middle of a session", hint="1")
+@check("prints what the server says unprompted, in the middle of a session", hint="1", weight=CORE)
 def server_speaks_unprompted(t):
     client, conn = chat(t)
     client.type(b"anyone there?\n")
     conn.expect(b"anyone there?\n")
     for news in (b"news: one\n", b"news: two, with no line typed in between\n", b"news: three, in parts"):
         conn.send(news, pieces=2 if b"parts" in news else 1)
-        with t.hint(LOCKSTEP):
+        with t.hint(LOCKSTEP, when=lambda e: e.unread):
             client.expect_stdout_next(news)
     client.type(b"thanks\n")
     conn.expect(b"thanks\n")
@@ -78,7 +78,7 @@ def copies_large(t):
     conn.send(down, pieces=7, pause=0.03)
     client.expect_stdout_next(down)
     client.type(up, pieces=7, pause=0.03)
-    with t.hint("send every byte read() gave, and loop: send() may take fewer bytes than offered"):
+    with t.hint("send every byte read() gave, and loop: send() may take fewer bytes than offered", when=lambda e: e.got is not None and up.startswith(e.got)):
         conn.expect(up)
 
 
@@ -88,7 +88,7 @@ def half_closes(t):
     client.type(b"last words\n")
     client.end_input()
     conn.expect(b"last words\n")
-    with t.hint(HALF_CLOSE):
+    with t.hint(HALF_CLOSE, when=lambda e: e.nothing_came):
         conn.expect_closed()
 
 
@@ -99,7 +99,7 @@ def prints_after_end_of_input(t):
     client.end_input()
     conn.expect(b"that is all from me\n")
     conn.read_until(lambda pending: False, within=t.within(1))  # its end of file, if it comes
-    with t.hint(HALF_CLOSE + ", not close(): the server may still have something to say"):
+    with t.hint(HALF_CLOSE + ", not close(): the server may still have something to say", when=lambda e: e.ended or e.facts.get("peer closed")):
         for reply in (b"one more thing\n", b"and a last one\n"):
             conn.send(reply, pieces=2)
             client.expect_stdout_next(reply)
@@ -115,25 +115,33 @@ def exits_when_server_closes(t):
     conn.send(b"goodbye\n")
     closes(t, conn)
     client.expect_stdout_next(b"goodbye\n")
-    with t.hint("recv() returning 0 means the server has closed: stop there, whatever stdin does"):
+    with t.hint("recv() returning 0 means the server has closed: stop there, whatever stdin does", when=lambda e: not e.ended):
         client.expect_exit(0)
 
 
 @check("server resets the connection: message on stderr and exit 1", hint="3")
 def server_resets(t):
-    client, conn = chat(t)
-    conn.send(GREETING)
-    client.expect_stdout_next(GREETING)
-    conn.reset()
-    t.log("note", "the grader's server reset the connection (RST)")
-    with t.hint("recv() fails with ECONNRESET: say so on stderr and exit 1"):
-        client.expect_exit(1)
-    client.expect_stderr_message()
+    for after_input in (False, True):
+        client, conn = chat(t)
+        conn.send(GREETING)
+        client.expect_stdout_next(GREETING)
+        if after_input:
+            client.end_input()
+            with t.hint(HALF_CLOSE, when=lambda e: e.nothing_came):
+                conn.expect_closed()  # its half-close
+            conn.send(b"one more line\n")
+            with t.hint(HALF_CLOSE + ", not close(): the server may still have something to say", when=lambda e: e.ended):
+                client.expect_stdout_next(b"one more line\n")  # it still reads the server: a reset reaches it
+        conn.reset()
+        t.log("note", "the grader's server reset the connection (RST)" + (" after your client's end of input" if after_input else ""))
+        with t.hint("recv() fails with ECONNRESET: say so on stderr and exit 1"):
+            client.expect_exit(1)
+        client.expect_stderr_message()
 
 
 @check("connects to localhost by name and to ::1 (IPv6)", hint="2")
 def connects_by_name_and_ipv6(t):
-    for host in ["localhost"] + (["::1"] if common.ipv6_loopback_works() else []):
+    for host in common.ipv6_hosts(t):
         client, conn = chat(t, host)
         conn.send(GREETING)
         client.expect_stdout_next(GREETING)
@@ -142,22 +150,39 @@ def connects_by_name_and_ipv6(t):
         client.expect_exit(0)
 
 
-@check("connection refused: message and exit 1")
+@check("tries each address of a name in turn (the first one refuses)", hint="2")
+def tries_each_address(t):
+    client, conn = common.expect_tries_each_address(t, stdin="pipe")
+    if conn is not None:
+        conn.send(GREETING)
+        client.expect_stdout_next(GREETING)
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    def greeted(client, conn):
+        conn.send(GREETING)
+        client.expect_stdout_next(GREETING)
+
+    common.expect_client_edge_ports(t, greeted, stdin="pipe")
+
+
+@check("connection refused: message and exit 1", weight=DETAIL)
 def refused(t):
     common.expect_refused(t)
 
 
-@check("unknown host: message and exit 1")
+@check("unknown host: message and exit 1", weight=DETAIL)
 def unknown_host(t):
     common.expect_unknown_host(t)
 
 
-@check("bad arguments: usage and exit 2")
+@check("bad arguments: usage and exit 2", weight=DETAIL)
 def bad_arguments(t):
     common.expect_usage(t, common.client_bad_args())
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     client, conn = chat(t)
     conn.send(GREETING)

@@ -5,7 +5,7 @@ The grader plays the clients and the operator who types at the server's stdin.
 
 import signal
 
-from ..engine import check, CheckFailed
+from ..engine import CORE, DETAIL, CheckFailed, check
 from ..text import show
 from . import common
 
@@ -14,6 +14,7 @@ LOCKSTEP = (
     "a read() of stdin blocks until the operator types, and a recv() until the client speaks: "
     "wait on both with poll() and serve whichever is ready"
 )
+END_OF_INPUT = "read() returns 0 at the end of stdin: close the client's socket and exit 0"
 LEFT = (
     "recv() returns 0 when the client closes and fails (ECONNRESET) when it resets: "
     'print "Client IP:PORT left" in both cases, close its socket, accept the next'
@@ -29,7 +30,7 @@ def start(t, **options):
 def greeted(t, server, conn):
     """A connected client must be greeted and logged; conn.who is its IP:PORT."""
     conn.expect(GREETING)
-    conn.who = f"{conn.local_ip}:{conn.local_port}"
+    conn.who = common.address(conn)
     server.expect_stdout_line(f"Got connection from {conn.who}")
     return conn
 
@@ -51,7 +52,7 @@ def leaves(t, server, conn, reset=False):
         server.expect_stdout_line(f"Client {conn.who} left")
 
 
-@check("greets a client and logs its address", hint="1")
+@check("greets a client and logs its address", hint="1", weight=CORE)
 def greets_and_logs(t):
     server = start(t)
     join(t, server)
@@ -66,17 +67,23 @@ def every_address(t):
         join(t, server, host="127.0.0.2", bind="127.0.0.3")
 
 
-@check("prints what the client sends as it arrives, before anything is typed", hint="2")
+@check("logs an IPv6 client as [IP]:PORT, an IPv4 one as IP:PORT (a dual-stack server)", hint="1")
+def ipv6_logged(t):
+    server = start(t)
+    common.expect_ipv6_logged(t, server, lambda conn: leaves(t, server, greeted(t, server, conn)))
+
+
+@check("prints what the client sends as it arrives, before anything is typed", hint="2", weight=CORE)
 def prints_as_it_arrives(t):
     server = start(t)
     conn = join(t, server)
     for words in (b"hello, server\n", b"half a line, no newline yet", b" and the rest of it\n"):
         conn.send(words)
-        with t.hint(LOCKSTEP):
+        with t.hint(LOCKSTEP, when=lambda e: e.unread):
             server.expect_stdout_next(words)
 
 
-@check("sends what is typed to the client, turn by turn", hint="2")
+@check("sends what is typed to the client, turn by turn", hint="2", weight=CORE)
 def sends_typed_lines(t):
     server = start(t)
     conn = join(t, server)
@@ -87,7 +94,7 @@ def sends_typed_lines(t):
         server.expect_stdout_next(answer)
 
 
-@check("logs Client IP:PORT left when the client closes, then greets the next one waiting", hint="3")
+@check("logs Client IP:PORT left when the client closes, then greets the next one waiting", hint="3", weight=CORE)
 def next_client_after_leave(t):
     server = start(t)
     first = join(t, server)
@@ -109,6 +116,51 @@ def next_client_after_leave(t):
     second.expect(b"hello, second client\n")
 
 
+@check("a client that half-closes has left: logs it, closes its connection", hint="3")
+def client_half_closes(t):
+    server = start(t)
+    conn = join(t, server)
+    conn.send(b"my last words\n")
+    server.expect_stdout_next(b"my last words\n")
+    conn.shutdown_write()
+    with t.hint(LEFT):
+        server.expect_stdout_line(f"Client {conn.who} left")
+    with t.hint("close() the socket of a client that has left: a client that half-closed still waits for the end of the connection"):
+        conn.expect_closed()
+    join(t, server)
+
+
+@check("prints nothing on stdout but the Got connection and left lines and the client's bytes", hint="3")
+def stdout_only(t):
+    server = start(t)
+    first = join(t, server)
+    first.send(b"hello\n")
+    server.expect_stdout_next(b"hello\n")
+    leaves(t, server, first)
+    second = join(t, server)
+    second.send(b"bye\n")
+    server.expect_stdout_next(b"bye\n")
+    server.end_input()
+    with t.hint(END_OF_INPUT, when=lambda e: not e.ended):
+        second.expect_closed()
+        server.expect_exit(0)
+    expected = f"Got connection from {first.who}\nhello\nClient {first.who} left\nGot connection from {second.who}\nbye\n".encode()
+    printed = server.stdout.data()
+    if printed in (expected, expected + f"Client {second.who} left\n".encode()):  # the last left line is optional
+        t.log("printed", show(printed))
+        return
+    with t.hint(
+        "stdout holds the Got connection and left lines and the client's bytes, nothing else: a banner or a goodbye goes to stderr",
+        when=lambda e: e.got is not None and not e.expected.startswith(e.got),  # something more, not something missing
+    ):
+        server.expect_stdout(expected, within=0.1)
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_server_edge_ports(t, lambda conn: conn.expect(GREETING), stdin="pipe")
+
+
 @check("survives a client that resets while text is typed to it", hint="3")
 def client_resets(t):
     server = start(t)
@@ -120,7 +172,8 @@ def client_resets(t):
     server.type_until_full()
     with t.hint(
         "send() to a client that has gone fails (ECONNRESET, then EPIPE and SIGPIPE): "
-        "send with MSG_NOSIGNAL and drop the client when send() fails"
+        "send with MSG_NOSIGNAL and drop the client when send() fails",
+        when=lambda e: e.ended,
     ):
         leaves(t, server, first, reset=True)
     server.expect_running("after a client reset")
@@ -153,7 +206,7 @@ def exits_at_end_of_input(t):
     conn.send(b"see you\n")
     server.expect_stdout_next(b"see you\n")
     server.end_input()
-    with t.hint("read() returns 0 at the end of stdin: close the client's socket and exit 0"):
+    with t.hint(END_OF_INPUT):
         conn.expect_closed()
         server.expect_exit(0)
     t.log("note", "again, with no client connected")
@@ -167,7 +220,8 @@ def restarts_same_port(t):
     server = start(t)
     conn = join(t, server)
     server.end_input()
-    conn.expect_closed()  # the server closed first: its side of the connection is in TIME_WAIT
+    with t.hint(END_OF_INPUT, when=lambda e: not e.ended):
+        conn.expect_closed()  # the server closed first: its side of the connection is in TIME_WAIT
     conn.close()
     server.expect_exit(0)
     t.log("note", f"the grader starts your server again on port {server.port}")
@@ -183,17 +237,17 @@ def stops_on_signals(t):
         server.stop(sig)
 
 
-@check("port already in use: message and exit 1", hint="1")
+@check("port already in use: message and exit 1", hint="1", weight=DETAIL)
 def port_in_use(t):
     common.expect_port_in_use(t)
 
 
-@check("bad arguments: usage and exit 2")
+@check("bad arguments: usage and exit 2", weight=DETAIL)
 def bad_arguments(t):
     common.expect_usage(t, common.server_bad_args())
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     server = start(t)
     first = join(t, server)
@@ -207,6 +261,7 @@ def memory(t):
     server.type(b"bye, third\n")
     third.expect(b"bye, third\n")
     server.end_input()
-    third.expect_closed()
-    server.expect_exit(0)
+    with t.hint(END_OF_INPUT, when=lambda e: not e.ended):
+        third.expect_closed()
+        server.expect_exit(0)
     t.expect_clean_memory(server)

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from .. import sandbox
-from ..engine import check, CheckFailed, status_hint
-from ..text import show
+from ..engine import CORE, DETAIL, CheckFailed, check, status_hint
+from ..text import lines_of, readable, show
 from . import common
 from . import random_sessions as rs
 
@@ -53,7 +53,7 @@ def build_unit_tests(t):
             return None, (
                 f"no {name} in {t.step.folder}: the unit checks test your read_line and send_all in frame.c",
                 [],
-                "keep frame.h and frame.c (the API of SPEC 05-framing) in the step folder, whatever line-echo is written in",
+                "keep frame.h and frame.c (the API in the README of 05-framing) in the step folder, whatever line-echo is written in",
             )
     out = t.scratch / f"{t.folder.name}-unit-tests"
     out.mkdir(exist_ok=True)
@@ -66,16 +66,17 @@ def build_unit_tests(t):
     cc = sandbox.Program(argv, t.folder, limits={"as": None, "cpu": 60}, label="cc test_frame.c frame.c")
     status = cc.wait(60)
     cc.kill()
-    log = (cc.stdout.data() + cc.stderr.data()).decode("utf-8", "replace")
+    log = (cc.stdout.data() + cc.stderr.data()).replace(str(t.folder).encode() + b"/", b"")
     if status is not None and status.code == 0:
         return binary, None
-    if ("cmocka.h" in log and "No such file" in log) or "cannot find -lcmocka" in log:
-        return None, ("cmocka (the C unit test library) is not installed on this machine", [("compiler", log.strip())], SETUP)
+    compiler = "\n" + "\n".join("      " + line for line in lines_of(log, limit=60))  # escaped: frame.c is the student's
+    if (b"cmocka.h" in log and b"No such file" in log) or b"cannot find -lcmocka" in log:
+        return None, ("cmocka (the C unit test library) is not installed on this machine", [("compiler", compiler)], SETUP)
     shown = " ".join(a.replace(str(t.folder), ".").replace(str(tests), f"grader/checks/units/{UNIT_TESTS.name}") for a in argv)
     return None, (
         "your frame.c does not compile against the kit's unit tests" if status else "compiling the unit tests took too long",
-        [("command", shown), ("compiler", "\n" + log.replace(str(t.folder) + "/", "").strip())],
-        "frame.c must implement frame.h's API exactly (SPEC 05-framing) and use recv() and send(); keep frame.h as given",
+        [("command", shown), ("compiler", compiler)],
+        "frame.c must implement frame.h's API exactly (the README of 05-framing) and use recv() and send(); keep frame.h as given",
     )
 
 
@@ -93,7 +94,7 @@ def parse_cases(output):
     """[(case name, passed, message lines)] from cmocka's output, and the
     number of cases announced; a case left running has passed None."""
     cases, current, message, announced = [], None, [], 0
-    for line in output.decode("utf-8", "replace").splitlines():
+    for line in output.decode("utf-8", "surrogateescape").splitlines():  # undecodable bytes: escaped when shown
         if COUNT_LINE.match(line):
             announced = int(COUNT_LINE.match(line).group(1))
         elif RUN_LINE.match(line):
@@ -105,13 +106,66 @@ def parse_cases(output):
             cases.append((current, False, message))
             current = None
         elif current is not None and "[   LINE   ]" not in line:
-            line = line.replace("[  ERROR   ] --- ", "").removeprefix("ERROR: ")
+            line = line.replace("[  ERROR   ] --- ", "")
+            line = line[len("ERROR: "):] if line.startswith("ERROR: ") else line
             if line.startswith("Test failed with exception:"):
                 line = "it crashed: " + line.split(":", 1)[1].strip() + " (an invalid memory access: a write past a buffer, a NULL pointer?)"
             message.append(line)
     if current is not None:
         cases.append((current, None, message))
     return cases, announced
+
+
+# The likely cause behind a failed case of the kit's (units/test_frame.c):
+# first what its message shows (SHAPES: a pattern of the message, in a group
+# or any), else what the case is about (CASE_CAUSES, by group and name).
+AT_ONCE = "512 bytes held with no '\\n' are LINE_TOO_LONG at once: return it without waiting for the '\\n'"
+DROP_REST = "after LINE_TOO_LONG, drop the bytes up to and including the next '\\n' (a flag in the reader), then read lines again: one LINE_TOO_LONG per line"
+LOST_LINES = "read_line returned LINE_EOF while lines were still due: keep the bytes after each '\\n' in buf and hand them out before calling recv() again"
+AGAIN = "remember the end (or the error) in the reader: every later call returns the same, without calling recv() again"
+SHAPES = [
+    (None, re.compile(r"expected:  a line .*\n\s*returned:  -1 \(LINE_EOF\)"), LOST_LINES),
+    (None, re.compile(r"LINE_TOO_LONG was due"), AT_ONCE),
+    ("toolong", re.compile(r"read_line call ([2-9]|\d\d+)\n"), DROP_REST),  # the call after a LINE_TOO_LONG
+]
+CASE_CAUSES = {
+    ("lines", "a sample stream cut in two at every position"): "a line may come in pieces: keep what recv() gave in buf, and call recv() again until a '\\n' is held",
+    ("lines", "the sample stream one byte per recv()"): "a line may come in pieces: keep what recv() gave in buf, and call recv() again until a '\\n' is held",
+    ("lines", "ten lines in one recv()"): "one recv() may bring many lines: hand them out one by one (memmove what follows each '\\n' to the front) before calling recv() again",
+    ("lines", "\\r\\n endings: the \\r goes, a \\r elsewhere stays"): "a '\\r' just before the '\\n' belongs to the line ending: drop it; a '\\r' anywhere else stays",
+    ("lines", "NUL, \\xff and tabs are kept as they are"): "a line may hold any byte, NUL included: look for the '\\n' with memchr() in buf[0..used), never strchr() or strlen()",
+    ("toolong", "a line of 511 bytes and its \\n fits, however it is cut"): "FRAME_MAX (512) counts the '\\n': 511 bytes and their '\\n' are a line, not LINE_TOO_LONG",
+    ("toolong", "511 bytes and a \\r: too long"): "511 bytes and a '\\r' are 512 bytes held with no '\\n': LINE_TOO_LONG at once",
+    ("end", "end of stream at once"): "recv() returning 0 is the end of the stream: LINE_EOF; " + AGAIN,
+    ("end", "end of stream after two lines"): "recv() returning 0 is the end of the stream: LINE_EOF once the lines held are handed out; " + AGAIN,
+    ("end", "end of stream drops an unterminated tail"): "at the end of the stream, an unfinished line (no '\\n') is dropped: LINE_EOF, not the tail",
+    ("end", "EINTR is retried"): "recv() failing with errno EINTR was interrupted by a signal, which is no error: call it again",
+    ("end", "a failed recv() is LINE_ERROR, and stays so"): "recv() returning -1 (but for EINTR) is LINE_ERROR; " + AGAIN,
+    ("end", "EBADF and ETIMEDOUT are LINE_ERROR too"): "any errno but EINTR is LINE_ERROR",
+    ("send", "short writes of every size"): "send() may take fewer bytes than asked: loop until all len bytes are sent, moving the pointer on",
+    ("send", "EINTR is retried"): "send() failing with errno EINTR was interrupted by a signal, which is no error: call it again",
+    ("send", "a failed send(): -1 and errno"): "any other -1 from send(): return -1 at once, and leave errno as send() set it",
+    ("send", "nothing to send"): "send_all of 0 bytes sends nothing and returns 0",
+}
+QUOTED = r'"((?:[^"\\]|\\.)*)"'  # a string as the unit tests print it, escapes included
+SHOWN = re.compile(r"expected:  a line " + QUOTED + r"\n\s*returned:  \d+, line " + QUOTED)
+
+
+def case_cause(group, failed):
+    """The likely cause of the first failed case that shows one."""
+    for name, _, message in failed:
+        text = "\n".join(message) + "\n"
+        for where, shape, cause in SHAPES:
+            if where in (None, group) and shape.search(text):
+                return cause
+        if (group, name) in CASE_CAUSES:
+            return CASE_CAUSES[group, name]
+    return None
+
+
+def unescaped(text):
+    """The bytes of a string the unit tests printed escaped (C-like)."""
+    return text.encode("latin-1", "replace").decode("unicode_escape").encode("latin-1", "replace")
 
 
 def run_unit_group(t, group, cause):
@@ -142,7 +196,7 @@ def run_unit_group(t, group, cause):
         return
     evidence = []
     for name, passed, message in failed[:3]:
-        evidence.append(("case", f"{name}: FAILED\n" + "\n".join("           " + m.strip() for m in message if m.strip())))
+        evidence.append(("case", f"{name}: FAILED\n" + "\n".join("           " + readable(m.strip(), escaped=True) for m in message if m.strip())))
     if len(failed) > 3:
         evidence.append(("also", "; ".join(name for name, _, _ in failed[3:])))
     if not_run > 0:
@@ -151,10 +205,16 @@ def run_unit_group(t, group, cause):
     if passed:
         evidence.append(("passed", "; ".join(passed)))
     count = len(failed) + max(not_run, 0)
-    raise CheckFailed(f"{count} of {announced or len(cases)} unit cases failed (group {group})", evidence, hint=cause)
+    failure = CheckFailed(f"{count} of {announced or len(cases)} unit cases failed (group {group})", evidence, hint=cause, channel="unit")
+    failure.add_hint(case_cause(group, failed))
+    failure.facts["unit"] = "\n".join(line for _, _, message in failed for line in message)
+    shown = SHOWN.search("\n".join(failed[0][2])) if failed else None
+    if shown:  # the first case's line, as expected and as returned
+        failure.expected, failure.got = unescaped(shown.group(1)), unescaped(shown.group(2))
+    raise failure
 
 
-@check("read_line: lines cut anywhere, many in one recv, \\r\\n endings", hint="1")
+@check("read_line: lines cut anywhere, many in one recv, \\r\\n endings", hint="1", weight=CORE)
 def unit_lines(t):
     run_unit_group(
         t,
@@ -164,7 +224,7 @@ def unit_lines(t):
     )
 
 
-@check("read_line: a 511-byte line fits; 512 bytes without \\n are LINE_TOO_LONG at once, then the next line", hint="2")
+@check("read_line: a 511-byte line fits; 512 bytes without \\n are LINE_TOO_LONG at once, then the next line", hint="2", weight=CORE)
 def unit_too_long(t):
     run_unit_group(
         t,
@@ -184,7 +244,7 @@ def unit_end(t):
     )
 
 
-@check("read_line: never writes past buf or line, never asks recv for more than FRAME_MAX - used", hint="1")
+@check("read_line: never writes past buf or line, never asks recv for more than FRAME_MAX - used", hint="1", weight=CORE)
 def unit_bounds(t):
     run_unit_group(
         t,
@@ -194,7 +254,7 @@ def unit_bounds(t):
     )
 
 
-@check("send_all: short writes of every size, EINTR, -1 and errno on failure", hint="3")
+@check("send_all: short writes of every size, EINTR, -1 and errno on failure", hint="3", weight=CORE)
 def unit_send_all(t):
     run_unit_group(
         t,
@@ -216,7 +276,9 @@ def echoed(t, conn, line, pieces=1, pause=0.05, expect=None):
     """Send line (its ending included); the echo must be expect (default: the
     line with a plain "\\n")."""
     conn.send(line, pieces=pieces, pause=pause)
-    conn.expect(expect if expect is not None else line.rstrip(b"\n").removesuffix(b"\r") + b"\n")
+    body = line.rstrip(b"\n")
+    body = body[:-1] if body.endswith(b"\r") else body  # str.removesuffix: Python 3.9
+    conn.expect(expect if expect is not None else body + b"\n")
 
 
 def expect_silence(t, conn, seconds, why):
@@ -234,7 +296,7 @@ def served(t, server, why):
     return conn
 
 
-@check("echoes lines sent whole, and byte by byte with pauses", hint="1", remote=True)
+@check("echoes lines sent whole, and byte by byte with pauses", hint="1", remote=True, weight=CORE)
 def whole_and_bytes(t):
     server = t.start_server()
     conn = connect(t, server)
@@ -246,7 +308,7 @@ def whole_and_bytes(t):
     echoed(t, conn, b" line, then the rest\n", expect=b"half a line, then the rest\n")
 
 
-@check("echoes pipelined lines in order, whole and cut across frames", hint="1", remote=True)
+@check("echoes pipelined lines in order, whole and cut across frames", hint="1", remote=True, weight=CORE)
 def pipelined(t):
     server = t.start_server()
     conn = connect(t, server)
@@ -306,14 +368,14 @@ def peak_memory(program):
     return kib * 1024 if kib is not None else None
 
 
-@check("keeps its memory bounded while an 8 MiB line streams in", hint="2")
+@check("keeps its memory bounded while an 8 MiB line streams in", hint="2", weight=CORE)
 def bounded_memory(t, size=8):
     server = t.start_server(valgrind=False)
     conn = connect(t, server)
     echoed(t, conn, b"warming up\n")
     before = peak_memory(server)
     if before is None:
-        t.log("note", "skipped: this machine does not show a program's memory (/proc/PID/status)")
+        common.skip(t, "this machine does not show a program's memory (VmHWM in /proc/PID/status)")
         return
     conn.timeout = t.within(60)  # generous: a correct reader may recv() one byte at a time
     block = b"y" * MIB
@@ -345,12 +407,12 @@ def next_client(t):
     time.sleep(0.05)
     first.reset()
     t.log("note", "the client reset its connection (RST) in the middle of a line")
-    with t.hint("recv() fails (ECONNRESET) when a client resets: read_line gives LINE_ERROR; close it and accept the next one, do not exit"):
+    with t.hint("recv() fails (ECONNRESET) when a client resets: read_line gives LINE_ERROR; close it and accept the next one, do not exit", when=lambda e: e.ended):
         second = served(t, server, "after a client reset mid-line")
     second.send(b"unfinished")
     second.close()
     t.log("note", "the client closed its connection in the middle of a line")
-    with t.hint("recv() returns 0 when a client closes: read_line gives LINE_EOF; close it and accept the next one"):
+    with t.hint("recv() returns 0 when a client closes: read_line gives LINE_EOF; close it and accept the next one", when=lambda e: e.ended):
         served(t, server, "after a client closed mid-line")
 
 
@@ -367,21 +429,59 @@ def pipelined_then_gone(t, count=3000):
         time.sleep(0.05)
         server.thaw()
     time.sleep(0.3)
-    with t.hint("send() to a client that has gone raises SIGPIPE, which kills the server: send with MSG_NOSIGNAL and drop the client when send_all fails"):
+    with t.hint("send() to a client that has gone raises SIGPIPE, which kills the server: send with MSG_NOSIGNAL and drop the client when send_all fails", when=lambda e: e.ended):
         served(t, server, "after clients that sent many lines and closed at once")
 
 
-@check("port already in use: message and exit 1", hint="1")
+@check("echoes every line of a client that half-closes, then closes the connection", hint="3", remote=True)
+def half_close(t):
+    server = t.start_server()
+    conn = connect(t, server)
+    echoed(t, conn, b"first\n")
+    conn.send(b"second\nthird\r\nan unterminated tail")
+    conn.shutdown_write()
+    with t.hint(
+        "read_line gives the lines already held, then LINE_EOF (the tail is dropped): then close the client's socket",
+        when=lambda e: not e.ended,
+    ):
+        conn.expect(b"second\nthird\n")
+        conn.expect_closed()
+    served(t, server, "after a client that half-closed")
+
+
+@check("listens on every local address", hint="1")
+def every_address(t):
+    server = t.start_server()
+    common.expect_every_address(t, server)
+    echoed(t, t.connect(server.port, "127.0.0.2", bind="127.0.0.3"), b"from 127.0.0.3 to 127.0.0.2\n")
+
+
+@check("restarts on the same port right after serving", hint="1")
+def restarts_same_port(t):
+    common.expect_restart(t, t.start_server(), lambda conn: echoed(t, conn, b"before and after a restart\n"))
+
+
+@check("stops on SIGINT and SIGTERM")
+def stops_on_signals(t):
+    common.expect_stops_on_signals(t, lambda conn: echoed(t, conn, b"about to stop\n"))
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_server_edge_ports(t, lambda conn: echoed(t, conn, b"at the edge\n"))
+
+
+@check("port already in use: message and exit 1", hint="1", weight=DETAIL)
 def port_in_use(t):
     common.expect_port_in_use(t)
 
 
-@check("bad arguments: usage and exit 2")
+@check("bad arguments: usage and exit 2", weight=DETAIL)
 def bad_arguments(t):
     common.expect_usage(t, common.server_bad_args())
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     server = t.start_server()
     conn = connect(t, server)

@@ -6,23 +6,23 @@ runs them too); the replies they expect come from grader/wp1.py.
 
 import signal
 
-from ..engine import check
+from ..engine import CORE, DETAIL, check
 from . import common
 from . import wp1_checks as wp1c
 from . import random_sessions as rs
 
 
-@check("answers every row of the WP/1 table, each request sent whole", hint="2", remote=True)
+@check("answers every row of the WP/1 table, each request sent whole", hint="2", remote=True, weight=CORE)
 def table_whole(t):
     wp1c.table_whole(t, t.start_server())
 
 
-@check("reads requests that arrive byte by byte", hint="1", remote=True)
+@check("reads requests that arrive byte by byte", hint="1", remote=True, weight=CORE)
 def byte_by_byte(t):
     wp1c.table_byte_by_byte(t, t.start_server())
 
 
-@check("answers pipelined requests in order, whole and cut across frames", hint="1", remote=True)
+@check("answers pipelined requests in order, whole and cut across frames", hint="1", remote=True, weight=CORE)
 def pipelined(t):
     wp1c.table_pipelined(t, t.start_server())
 
@@ -107,17 +107,22 @@ def stops_on_signals(t):
         server.stop(sig)
 
 
-@check("port already in use: message and exit 1")
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_server_edge_ports(t, lambda conn: wp1c.ask(t, conn, b"PING:at the edge"))
+
+
+@check("port already in use: message and exit 1", weight=DETAIL)
 def port_in_use(t):
     common.expect_port_in_use(t)
 
 
-@check("bad arguments: usage and exit 2")
+@check("bad arguments: usage and exit 2", weight=DETAIL)
 def bad_arguments(t):
     common.expect_usage(t, common.server_bad_args())
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     server = t.start_server()
     conn = wp1c.connect(t, server)

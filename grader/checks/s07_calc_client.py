@@ -13,7 +13,7 @@ import re
 import time
 
 from .. import net, sandbox
-from ..engine import CheckFailed, check
+from ..engine import CORE, DETAIL, CheckFailed, check
 from ..text import show
 from . import common
 from . import random_sessions as rs
@@ -103,7 +103,7 @@ def expect_printed(t, client, line, reply, hint=None):
         client.expect_stdout_line(line)
     except CheckFailed as failure:
         failure.evidence.insert(0, ("for", f"the reply {show(reply + NL)}"))
-        status = client.poll()
+        status = client.settled_status()
         if status is not None and client.stdout.total <= client.stdout_seen:
             failure.message = f"your client {status} without printing a line for that reply"
         printed = dict(failure.evidence).get("printed", "")
@@ -247,7 +247,7 @@ def peak_memory_kib(program):
 # === Checks ====================================================================
 
 
-@check("prints each result, replies sent whole", hint="1")
+@check("prints each result, replies sent whole", hint="1", weight=CORE)
 def results_whole(t):
     client, conn = session(t)
     client.type(b"3+4\n-3--4\n100/7\n")
@@ -255,7 +255,7 @@ def results_whole(t):
     finish(t, client, conn)
 
 
-@check("prints a reply sent in pieces, with pauses and byte by byte", hint="2")
+@check("prints a reply sent in pieces, with pauses and byte by byte", hint="2", weight=CORE)
 def reply_in_pieces(t):
     client, conn = session(t)
     exchange(t, client, conn, b"-1234*1000", b"CALC:-1234*1000", b"CALC:-1234000", b"-1234000", pieces=4, pause=0.15, hint=READ_LINES)
@@ -264,7 +264,7 @@ def reply_in_pieces(t):
     finish(t, client, conn)
 
 
-@check("prints both replies when they come in one segment", hint="2")
+@check("prints both replies when they come in one segment", hint="2", weight=CORE)
 def two_replies_in_one_segment(t):
     client, conn = session(t)
     client.type(b"20+22\n6*7\n")
@@ -284,7 +284,7 @@ def two_replies_in_one_segment(t):
     finish(t, client, conn)
 
 
-@check("prints each reply before the next line is typed", hint="1")
+@check("prints each reply before the next line is typed", hint="1", weight=CORE)
 def interactive(t):
     client, conn = session(t)
     for typed, reply, printed in (
@@ -377,14 +377,18 @@ def waits_for_replies(t):
 
 @check("server closes before the end of input: message on stderr and exit 1", hint="3")
 def server_closes_early(t):
-    client, conn = session(t)
-    exchange(t, client, conn, b"1+1", b"CALC:1+1", b"CALC:2", b"2")
-    conn.close()
-    t.log("note", "the grader's server closed the connection; your client's stdin stays open")
-    time.sleep(0.1)
-    type_quietly(client, b"2+2\n")  # a client that waits for each line notices now
-    expect_failure(t, client, "the server closed the connection", ENDINGS)
-    expect_nothing_more(client)
+    for reset in (False, True):
+        client, conn = session(t)
+        exchange(t, client, conn, b"1+1", b"CALC:1+1", b"CALC:2", b"2")
+        if reset:
+            conn.reset()
+        else:
+            conn.close()
+        t.log("note", f"the grader's server {'reset' if reset else 'closed'} the connection; your client's stdin stays open")
+        time.sleep(0.1)
+        type_quietly(client, b"2+2\n")  # a client that waits for each line notices now
+        expect_failure(t, client, "the server " + ("reset" if reset else "closed") + " the connection", ENDINGS)
+        expect_nothing_more(client)
 
 
 @check("server closes with replies owed: message on stderr and exit 1", hint="3")
@@ -412,7 +416,7 @@ def reply_too_long(t):
     client.expect_no_stdout()
 
 
-@check("a reply of 1 MiB without a newline: exit 1, memory bounded", hint="2")
+@check("a reply of 1 MiB without a newline: exit 1, memory bounded", hint="2", weight=CORE)
 def reply_of_a_mebibyte(t):
     client, conn = session(t)
     exchange(t, client, conn, b"1+1", b"CALC:1+1", b"CALC:2", b"2")
@@ -485,22 +489,42 @@ def reply_of_wrong_kind(t):
         client.expect_no_stdout()
 
 
-@check("connection refused: message and exit 1")
+@check("connects to localhost by name and to ::1 (IPv6)")
+def connects_by_name_and_ipv6(t):
+    for host in common.ipv6_hosts(t):
+        client, conn = session(t, host)
+        exchange(t, client, conn, b"6*7", b"CALC:6*7", b"CALC:42", b"42")
+        finish(t, client, conn)
+
+
+@check("tries each address of a name in turn (the first one refuses)")
+def tries_each_address(t):
+    client, conn = common.expect_tries_each_address(t, stdin="pipe")
+    if conn is not None:
+        exchange(t, client, conn, b"6*7", b"CALC:6*7", b"CALC:42", b"42")
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_client_edge_ports(t, lambda client, conn: exchange(t, client, conn, b"1+1", b"CALC:1+1", b"CALC:2", b"2"), stdin="pipe")
+
+
+@check("connection refused: message and exit 1", weight=DETAIL)
 def refused(t):
     common.expect_refused(t)
 
 
-@check("unknown host: message and exit 1")
+@check("unknown host: message and exit 1", weight=DETAIL)
 def unknown_host(t):
     common.expect_unknown_host(t)
 
 
-@check("bad arguments: usage and exit 2")
+@check("bad arguments: usage and exit 2", weight=DETAIL)
 def bad_arguments(t):
     common.expect_usage(t, common.client_bad_args())
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     client, conn = session(t)
     client.type(b"3+4\n\nping\n1/0\n")

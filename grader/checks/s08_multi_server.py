@@ -14,20 +14,23 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import sandbox
-from ..engine import CheckFailed, check
-from ..text import show
+from ..engine import CORE, DETAIL, CheckFailed, check
+from ..text import first_difference, show
 from . import common
 from . import wp1_checks as wp1c
 from . import random_sessions as rs
 
 NOFILE = 4096  # the open-file limit SPEC promises the server
 CROWD = 2000  # clients held at once
-OUT_LIMIT = 64 << 10  # unsent replies past this: the server stops reading
+OUT_LIMIT = 64 << 10  # unsent replies past this: the server stops reading from that client, or disconnects it
 MIB = 1 << 20
 IDLE_SHARE = 0.05  # of one core: "sleeps while idle"
+NEVER_ASLEEP = 0.5  # of the measure: runnable this long without one sleep is spinning, CPU given or not,
+SPIN_EVIDENCE = 0.001  # if it ran this many seconds meanwhile: a sleeper's work per wake-up is far less
 
 HINT_BLOCKING = (
     "a blocking recv() or accept() waits for one client while the others wait for it: "
@@ -38,14 +41,14 @@ HINT_SELECT = (
     "use poll() (or epoll), which takes any number of descriptors"
 )
 HINT_BACK_PRESSURE = (
-    "queue the replies a client does not read, and stop watching it for POLLIN once more than 64 KiB "
-    "wait (watch POLLOUT instead); never block in send()"
+    "queue the replies a client does not read, and stop watching it for POLLIN before more than 64 KiB "
+    "wait (watch POLLOUT instead), or disconnect it; never block in send()"
 )
 
 
-def start(t, nofile=NOFILE, valgrind=None):
-    """The student's server on a fresh port, with an open-file limit of nofile."""
-    port = t.free_port()
+def start(t, nofile=NOFILE, valgrind=None, port=None):
+    """The student's server on a fresh port (or port), with an open-file limit of nofile."""
+    port = port or t.free_port()
     server = t.run(port, valgrind=valgrind, limits={"nofile": nofile})
     server.port = port
     t.wait_listening(server, port)
@@ -77,19 +80,55 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else None
 
 
-def busy_seconds(pid):
-    """How long the process's threads have run or waited for a CPU to run on
-    (/proc/PID/task/*/schedstat): unlike CPU time, it does not shrink when the
-    machine is busy, so a spinning program is seen whatever the load. None
-    without schedstat."""
-    total = 0
+def activity(pid):
+    """{thread id: (ns it ran on a CPU, ns it waited for one, times it went to
+    sleep, its state letter)} of the process's threads, from
+    /proc/PID/task/*/{schedstat,status,stat}; None once the process is gone,
+    or without schedstat."""
+    found = {}
     try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            ran, waited = Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[:2]
-            total += int(ran) + int(waited)
-    except (OSError, ValueError):
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
         return None
-    return total / 1e9
+    for task in tasks:
+        try:
+            ran, waited = Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[:2]
+            status = Path(f"/proc/{pid}/task/{task}/status").read_text()
+        except FileNotFoundError:
+            continue  # a thread that has just ended
+        except (OSError, ValueError):
+            return None
+        slept = [line.split()[1] for line in status.splitlines() if line.startswith("voluntary_ctxt_switches:")]
+        state = (sandbox.stat_fields(f"{pid}/task/{task}") or [b"?"])[0].decode()
+        found[task] = (int(ran), int(waited), int(slept[0]) if slept else 0, state)
+    return found or None
+
+
+@dataclass
+class Idleness:
+    used: float  # seconds of CPU used
+    waited: float  # seconds waited for a CPU: a busy machine's doing, not the program's
+    sleeps: int  # times a thread went to sleep (in poll(), recv()...)
+    spun: float  # longest a thread was running or waiting for a CPU without once going to sleep
+
+
+def idleness(before, after, took):
+    """What the process did between two activity() samples took seconds apart.
+    Waiting for a CPU only counts for a thread that never slept: that one is
+    spinning, whether or not the machine gives it the CPU it wants (if it
+    ran at all: one never given a CPU says nothing). Runnable at both ends
+    without a sleep between, it was runnable all along (the kernel counts a
+    wait only once it ends)."""
+    seen = Idleness(0.0, 0.0, 0, 0.0)
+    for task, (ran, waited, slept, state) in after.items():
+        ran0, waited0, slept0, state0 = before.get(task, (0, 0, 0, "new"))  # a thread born meanwhile: all of it
+        seen.used += max(0, ran - ran0) / 1e9
+        seen.waited += max(0, waited - waited0) / 1e9
+        seen.sleeps += max(0, slept - slept0)
+        if slept == slept0 and ran - ran0 >= SPIN_EVIDENCE * 1e9:
+            runnable = took if state == state0 == "R" else (ran - ran0 + waited - waited0) / 1e9
+            seen.spun = max(seen.spun, min(took, runnable))
+    return seen
 
 
 def resident(pid):
@@ -101,27 +140,39 @@ def resident(pid):
 
 
 def expect_idle(t, server, pid, seconds, what, hint):
-    """The process must want under IDLE_SHARE of a core for seconds: running
-    or ready to run (when the machine tells), else by its CPU time."""
-    measure = busy_seconds if busy_seconds(pid) is not None else cpu_seconds
-    # From the moment it sleeps: time it spent waiting for a CPU to finish
-    # work it already had (a loaded machine) is not idling badly. A program
-    # that spins never sleeps: after a second the measure starts anyway.
+    """The process must use under IDLE_SHARE of a core for seconds (its CPU
+    time), and sleep: a thread that never goes to sleep is spinning, even on
+    a machine too busy to give it the CPU it wants."""
+    # From the moment it sleeps: work it still had to finish is not idling
+    # badly. A program that spins never sleeps: the measure starts anyway.
     server.wait_blocked()
-    before, cpu_before, started = measure(pid), cpu_seconds(pid), time.monotonic()
+    before, cpu_before, started = activity(pid), cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
-    after, cpu_after, took = measure(pid), cpu_seconds(pid), time.monotonic() - started
-    if None in (before, cpu_before, after, cpu_after):  # gone from /proc: its exit status is on its way
+    after, cpu_after, took = activity(pid), cpu_seconds(pid), time.monotonic() - started
+    if None in (cpu_before, cpu_after):  # gone from /proc: its exit status is on its way
         server.wait(t.within(1))
         server.expect_running(what)
         raise CheckFailed(f"{what}, your server's process could no longer be seen in /proc", hint=hint)
     server.expect_running(what)
-    busy, used = after - before, cpu_after - cpu_before
-    t.log("note", f"{what}: your server used {used * 1000:.0f} ms of CPU in {took:.1f} s, and was busy {100 * busy / took:.1f}% of the time")
-    if busy > IDLE_SHARE * took:
+    if before and after:
+        seen = idleness(before, after, took)
+        said = f", went to sleep {seen.sleeps} times, and waited {seen.waited * 1000:.0f} ms for a CPU"
+    else:  # no schedstat: CPU time alone
+        seen, said = Idleness(cpu_after - cpu_before, 0.0, 0, 0.0), ""
+    used, spun = seen.used, seen.spun
+    t.log("note", f"{what}: your server used {used * 1000:.0f} ms of CPU in {took:.1f} s ({100 * used / took:.1f}% of a core){said}")
+    expected = [("expected", "your server asleep in poll() until something happens")]
+    if used > IDLE_SHARE * took:
         raise CheckFailed(
-            f"{what}, your server was running (or ready to run) {100 * busy / took:.0f}% of the time; expected under {100 * IDLE_SHARE:.0f}%",
-            [("expected", "your server asleep in poll() until something happens")],
+            f"{what}, your server used {used * 1000:.0f} ms of CPU in {took:.1f} s: {100 * used / took:.0f}% of a core; expected under {100 * IDLE_SHARE:.0f}%",
+            expected,
+            hint=hint,
+        )
+    if spun > NEVER_ASLEEP * took:
+        raise CheckFailed(
+            f"{what}, your server never went to sleep: it was running or waiting for a CPU {100 * spun / took:.0f}% of {took:.1f} s "
+            f"(it got {used * 1000:.0f} ms of CPU on this busy machine)",
+            expected,
             hint=hint,
         )
 
@@ -280,7 +331,7 @@ def reset_mid_frame(t):
 # === Many clients at once =========================================================
 
 
-@check("serves clients at the same time: each answered while the others stay connected", hint="1")
+@check("serves clients at the same time: each answered while the others stay connected", hint="1", weight=CORE)
 def at_the_same_time(t):
     server = start(t)
     conns = [wp1c.connect(t, server) for _ in range(10)]
@@ -291,7 +342,7 @@ def at_the_same_time(t):
                 wp1c.ask(t, conn, b"CALC:%d*%d" % (i, turn))
 
 
-@check("a client that stalls mid-frame delays nobody else", hint="1")
+@check("a client that stalls mid-frame delays nobody else", hint="1", weight=CORE)
 def stalled_client(t):
     server = start(t)
     silent = wp1c.connect(t, server)
@@ -309,7 +360,7 @@ def stalled_client(t):
     wp1c.ask(t, silent, b"PING:at last")
 
 
-@check("a client that never reads its replies delays nobody else, and its replies stay bounded", hint="2")
+@check("a client that never reads its replies delays nobody else, and its replies stay bounded", hint="2", weight=CORE)
 def never_reads(t):
     server = start(t)
     pid = pid_of(t, server)
@@ -327,15 +378,34 @@ def never_reads(t):
         if grown > 16 * MIB:
             raise CheckFailed(
                 f"your server's memory grew by {grown / MIB:.0f} MiB for one client that does not read its replies",
-                [("sent", f"{sent} bytes of requests, never reading"), ("expected", "the server stops reading that client once 64 KiB of replies wait")],
+                [("sent", f"{sent} bytes of requests, never reading"), ("expected", "the server stops reading that client before 64 KiB of replies wait, or disconnects it")],
             )
-    t.log("note", "the client that did not read now reads 1 MiB of its replies")
-    hog.timeout = t.within()
-    with t.hint("queued replies go out, in order, once the client reads (POLLOUT)"):
-        hog.expect(frame.replace(b"PING:", b"PONG:") * (MIB // len(frame)))
+    t.log("note", "the client that did not read now reads its replies: 1 MiB of them, or what came before your server disconnected it")
+    replies_drained(t, hog, frame.replace(b"PING:", b"PONG:") * (MIB // len(frame)))
 
 
-@check(f"holds {CROWD} clients at once, each answered", hint="1")
+def replies_drained(t, hog, expected):
+    """The replies owed to a client that did not read come in order once it
+    reads: all of expected, or (SPEC lets the server disconnect it once 64 KiB
+    wait) the first of them, then the close."""
+    within = t.within()
+    got, why = hog.read_until(lambda p: len(p) >= len(expected) or not expected.startswith(p), within)
+    got = got[: len(expected)]
+    evidence = [("expected", show(expected)), ("received", show(got))]
+    hint = "queued replies go out, in order, once the client reads (POLLOUT)"
+    seen = dict(expected=expected, got=got, conn=hog, channel="socket")  # for the diagnoses (grader/diagnoses.py)
+    if not expected.startswith(got):
+        raise CheckFailed(f"the replies differ from byte {first_difference(expected, got)} on", evidence, hint=hint, **seen)
+    if len(got) < len(expected) and why == "timeout":
+        raise CheckFailed(f"received only {len(got)} of the {len(expected)} bytes of replies owed; then nothing more for {within:g} s", evidence, hint=hint, **seen)
+    if len(got) < len(expected):
+        ended = "the connection was closed" if why == "eof" else "the connection was reset"
+        t.log("received", f"{len(got)} bytes of replies, in order, then {ended}: your server disconnected the client that did not read")
+    else:
+        t.log("received", f"{len(expected)} bytes of replies, in order")
+
+
+@check(f"holds {CROWD} clients at once, each answered", hint="1", weight=CORE)
 def many_clients(t):
     server = start(t)
     started = time.monotonic()
@@ -388,7 +458,7 @@ def leave(t, conn, how):
     conn.close()
 
 
-@check("sleeps while idle, with or without silent clients (under 5% of a core)", hint="3")
+@check("sleeps while idle, with or without silent clients (under 5% of a core)", hint="3", weight=CORE)
 def sleeps_when_idle(t):
     server = start(t)
     pid = pid_of(t, server)
@@ -450,17 +520,27 @@ def every_address(t):
     common.expect_every_address(t, start(t))
 
 
-@check("port already in use: message and exit 1")
+@check("restarts on the same port right after serving", hint="3")
+def restarts_same_port(t):
+    common.expect_restart(t, start(t), lambda conn: wp1c.ask(t, conn, b"PING:before and after a restart"), start=lambda port: start(t, port=port))
+
+
+@check("accepts the ports 1 and 65535 (both ends of the range)")
+def edge_ports(t):
+    common.expect_server_edge_ports(t, lambda conn: wp1c.ask(t, conn, b"PING:at the edge"))
+
+
+@check("port already in use: message and exit 1", weight=DETAIL)
 def port_in_use(t):
     common.expect_port_in_use(t)
 
 
-@check("bad arguments: usage and exit 2")
+@check("bad arguments: usage and exit 2", weight=DETAIL)
 def bad_arguments(t):
     common.expect_usage(t, common.server_bad_args())
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     server = start(t)
     conns = [wp1c.connect(t, server) for _ in range(8)]

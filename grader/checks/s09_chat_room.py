@@ -12,7 +12,7 @@ import signal
 import socket
 import time
 
-from ..engine import CheckFailed, check
+from ..engine import CORE, CheckFailed, check
 from ..text import show
 from .. import net, wp1
 from . import wp1_checks as wp1c
@@ -24,6 +24,7 @@ from . import random_sessions as rs
 # WP/1's table without CALC: the chat answers these as calc-server does.
 WP1_ROWS = [r for r in wp1c.TABLE if (wp1.split(r) or (b"",))[0] != b"CALC"]
 
+FLOOD_ROUNDS = 4  # requests asked while a client floods: each must be answered within 2 s
 HINT_BROADCAST = "queue the line in the output buffer of every other client that has a nick; poll() sends it when each can take it"
 HINT_LEAVE = "when a client with a nick leaves (QUIT, recv() returns 0 or fails), send LEAVE:<nick> to every other client with a nick"
 
@@ -112,14 +113,16 @@ def reset_mid_frame(t):
 # === The chat table ===============================================================
 
 
-@check("NICK: OK:<name> to the sender, JOIN:<name> to the others", hint="1")
+@check("NICK: OK:<name> to the sender, JOIN:<name> to the others", hint="1", weight=CORE)
 def nick_joins(t):
     server = start(t)
     nameless = wp1c.connect(t, server)
     nameless.name = b"a client without a nick"
-    room = room_of(t, server, b"ann", b"Bob_2", b"c-3", b"x" * 16)
+    with t.hint("a nick is 1 to 16 characters of A-Z a-z 0-9 _ -, 1 and 16 included: this one is valid", when=lambda e: e.got_line(b"ERROR:BADNICK")):
+        room = room_of(t, server, b"ann", b"Bob_2", b"c-3", b"x" * 16, b"z")  # 16 and 1: both ends of a nick's length
     t.log("note", "a nick is case-sensitive: Ann is not ann")
-    room.append(member(t, server, b"Ann", room))
+    with t.hint("nicks are case-sensitive: Ann is not ann (compare them with strcmp(), not strcasecmp())", when=lambda e: e.got_line(b"ERROR:NICKTAKEN")):
+        room.append(member(t, server, b"Ann", room))
     with t.hint("JOIN goes to the clients that have a nick, no one else"):
         expect_silence(nameless)
 
@@ -143,7 +146,7 @@ def nick_errors(t):
     expect_silence(ann)
 
 
-@check("MSG: MSG:<name>:<text> to every other client with a nick, nothing to the sender", hint="1")
+@check("MSG: MSG:<name>:<text> to every other client with a nick, nothing to the sender", hint="1", weight=CORE)
 def msg_broadcast(t):
     server = start(t)
     nameless = wp1c.connect(t, server)
@@ -152,7 +155,7 @@ def msg_broadcast(t):
         nameless.send(b"MSG:hello\n")
         nameless.expect_line(b"ERROR:NONICK")
     room = room_of(t, server, b"ann", b"bob", b"cy")
-    with t.hint(HINT_BROADCAST):
+    with t.hint(HINT_BROADCAST, when=lambda e: e.nothing_came):
         for text in (b"hello", b"", b"a:b:c", b"NICK:x", b"nul\x00byte \xff", b"m" * 507):
             room[0].send(b"MSG:" + text + b"\n")
             for other in room[1:]:
@@ -169,9 +172,10 @@ def msg_broadcast(t):
 def who_sorted(t):
     server = start(t)
     asker = wp1c.connect(t, server)
-    with t.hint("WHO: with nobody named is WHO: and nothing after the colon"):
-        asker.send(b"WHO:\n")
-        asker.expect_line(b"WHO:")
+    with t.hint("WHO needs no nick: a client without one gets the list too", when=lambda e: e.got_line(b"ERROR:NONICK")):
+        with t.hint("WHO: with nobody named is WHO: and nothing after the colon", when=lambda e: (e.got or b"").startswith(b"WHO:")):
+            asker.send(b"WHO:\n")
+            asker.expect_line(b"WHO:")
     names = [b"bob", b"_x", b"Zed", b"-dash", b"ann", b"9lives", b"Ann", b"b"]
     room = room_of(t, server, *names)
     expected = b"WHO:" + b",".join(sorted(names))
@@ -181,11 +185,14 @@ def who_sorted(t):
         if line != expected:
             nameless = line.split(b":")[0] in (b"JOIN", b"MSG", b"LEAVE")
             raise CheckFailed(
-                "a client without a nick asked WHO and got something else",
+                "a client without a nick got another line than the WHO reply expected",
                 [("sent", show(request + b"\n")), ("expected", show(expected + b"\n")), ("received", show(line + b"\n"))],
-                hint="JOIN, MSG and LEAVE go only to clients with a nick; this one has none" if nameless
-                else "sort the nicks byte by byte (strcmp, qsort): '-' < '0'-'9' < 'A'-'Z' < '_' < 'a'-'z'",
-            )  # fmt: skip
+                hint="JOIN, MSG and LEAVE go only to clients with a nick; this one has none" if nameless else None,
+                expected=expected + b"\n",
+                got=line + b"\n",
+                conn=asker,
+                channel="socket",
+            )
         room[3].send(b"WHO:\n")
         room[3].expect_line(b"WHO:" + b",".join(sorted(names)))
 
@@ -231,7 +238,7 @@ def close_and_reset_leave(t):
         expect_silence(ann, 0.1)
 
 
-@check("keeps each sender's messages in order, with several senders at once", hint="2")
+@check("keeps each sender's messages in order, with several senders at once", hint="2", weight=CORE)
 def order_per_sender(t):
     server = start(t)
     count = 300
@@ -257,7 +264,7 @@ def order_per_sender(t):
     t.log("received", f"each sender's {count} messages, each sender's in order")
 
 
-@check("drops a client that does not read once 64 KiB wait for it; the room goes on", hint="2")
+@check("drops a client that does not read once 64 KiB wait for it; the room goes on", hint="2", weight=CORE)
 def slow_reader_dropped(t):
     server = start(t)
     slow = socket.socket()
@@ -319,7 +326,32 @@ def slow_reader_dropped(t):
 # === Many clients at once ==========================================================
 
 
-@check("a client that stalls mid-frame delays nobody else", hint="1")
+@check("a client that floods pipelined frames starves nobody: one recv() per ready client per turn", hint="2", weight=CORE)
+def flood_starves_nobody(t):
+    server = start(t)
+    other = wp1c.connect(t, server)
+    wp1c.ask(t, other, b"PING:before the flood")
+    frames = t.scratch / f"flood-{server.port}"
+    frames.write_bytes(b"MSG:x\n" * ((4 << 20) // 6))
+    said = s08.Crowd(t, server, 1).command(f"flood flooder {frames}", t.timeout)
+    if said.get("flooding") != "OK:flooder\n":
+        raise CheckFailed("a client that took the nick flooder got something else than OK:flooder", [("received", show(said.get("flooding", "").encode("latin-1")))])
+    t.log("note", 'a client (a process of its own) took the nick flooder and sends "MSG:x\\n" again and again without a pause; nobody else has a nick: no one gets them')
+    time.sleep(0.3)
+    other.timeout = t.within(2)
+    try:
+        for turn in range(1, FLOOD_ROUNDS + 1):  # several: one round may fall in a moment the flooder waited for a CPU
+            wp1c.ask(t, other, b"PING:my turn %d, while the other floods" % turn)
+    except CheckFailed as failure:
+        got = other.pending
+        if not got and not (other.eof or other.error):  # nothing came: it was busy with the flooder
+            failure.hint = "one recv() per ready client per turn of the loop, then the next client: a loop that reads one client until EAGAIN serves nobody else while it floods"
+        elif got.split(b":")[0] in (b"JOIN", b"MSG", b"LEAVE"):
+            failure.hint = "JOIN, MSG and LEAVE go only to clients with a nick; this one has none"
+        raise
+
+
+@check("a client that stalls mid-frame delays nobody else", hint="1", weight=CORE)
 def stalled_client(t):
     server = start(t)
     ann, bob = room_of(t, server, b"ann", b"bob")
@@ -334,7 +366,7 @@ def stalled_client(t):
     bob.expect_line(b"MSG:ann:half a message")
 
 
-@check("200 clients chatting at once: every message reaches every other client, in order", hint="2")
+@check("200 clients chatting at once: every message reaches every other client, in order", hint="2", weight=CORE)
 def room_of_200(t):
     server = start(t)
     count, messages = 200, 5
@@ -402,11 +434,13 @@ sleeps_when_idle = s08.sleeps_when_idle
 out_of_descriptors = s08.out_of_descriptors
 exits_on_signals = s08.exits_on_signals
 every_address = s08.every_address
+restarts_same_port = s08.restarts_same_port
+edge_ports = s08.edge_ports
 port_in_use = s08.port_in_use
 bad_arguments = s08.bad_arguments
 
 
-@check("memory check (valgrind)", valgrind=True)
+@check("memory check (valgrind)", valgrind=True, weight=CORE)
 def memory(t):
     server = start(t)
     room = room_of(t, server, b"ann", b"bob", b"cy", b"dee")

@@ -1,5 +1,5 @@
 /*
- * room.c -- the chat table of WP/1 chat (SPEC, "09-chat-room").
+ * room.c -- the chat table of WP/1 chat (README.md).
  *
  * A frame is keyword ':' argument. PING, QUIT and the errors are those of
  * WP/1; NICK, MSG and WHO are the chat. Replies and broadcasts leave through

@@ -29,7 +29,7 @@ void line_reader_init(struct line_reader *r, int fd);
 
 /* The next line's length, its bytes copied to line without the '\n' (nor a
  * '\r' just before it) and NUL-terminated; or LINE_EOF, LINE_ERROR or
- * LINE_TOO_LONG (see SPEC.md). */
+ * LINE_TOO_LONG (see README.md). */
 ssize_t read_line(struct line_reader *r, char line[FRAME_MAX]);
 
 /* Sends all len bytes (short writes and EINTR retried); 0, or -1 with errno. */

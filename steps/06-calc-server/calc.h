@@ -3,7 +3,7 @@
  *
  * calc-server.c reads the frames (read_line, step 05) and sends the replies;
  * everything WP/1 says about a single frame lives here, so it can be tested
- * on its own (tests/unit/test_calc.c).
+ * on its own (the kit's own unit tests do).
  */
 #ifndef CALC_H
 #define CALC_H

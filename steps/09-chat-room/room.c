@@ -1,5 +1,5 @@
 /*
- * room.c -- the chat table of WP/1 chat (SPEC, "09-chat-room").
+ * room.c -- the chat table of WP/1 chat (README.md).
  *
  * A frame is keyword ':' argument. PING, QUIT and the errors are those of
  * WP/1; NICK, MSG and WHO are the chat. Replies and broadcasts leave through
@@ -97,7 +97,7 @@ static void announce(const struct room *room, const char *what, const struct cha
 /* NICK:<name>. -1 when memory runs out (nothing sent then). */
 static int nick(struct room *room, struct chatter *from, const char *name, size_t len)
 {
-    /* TODO 12: the errors in SPEC's order, the first that applies is the
+    /* TODO 12: the errors in the README's order, the first that applies is the
      * reply: ERROR:HAVENICK (from->nick is set), ERROR:BADNICK (is_nick),
      * ERROR:NICKTAKEN (place() finds it; name is not NUL-terminated: copy
      * it into a char[NICK_MAX + 1] first). Else insert from into

@@ -2,8 +2,8 @@
  * room.h -- the chat room of WP/1 chat, without sockets: one frame in,
  * replies and broadcasts out.
  *
- * chat-room.c owns the sockets and the buffers; everything the chat table of
- * SPEC says about a frame lives in room.c, so it can be tested (or fuzzed) on
+ * chat-room.c owns the sockets and the buffers; everything the README's chat
+ * table says about a frame lives in room.c, so it can be tested (or fuzzed) on
  * its own: link room.c with your own chat_send().
  */
 #ifndef ROOM_H

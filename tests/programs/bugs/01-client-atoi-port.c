@@ -2,6 +2,7 @@
 step: 01-client
 bug: converts PORT with atoi() and never checks it, so ports like 0, -1, +80, 80a or 65536 are not rejected with usage and exit 2.
 fails: bad arguments: usage and exit 2
+cause: parse PORT with strtol and an end pointer
 */
 /* A careful client: connect to HOST PORT, copy every byte to stdout until EOF. */
 #define _POSIX_C_SOURCE 200809L

@@ -2,6 +2,7 @@
 step: 01-client
 bug: asks getaddrinfo for AF_INET addresses only, so an IPv6 host such as ::1 cannot be reached.
 fails: connects over IPv6 (::1)
+cause: AF_UNSPEC, not AF_INET
 */
 /* A careful client: connect to HOST PORT, copy every byte to stdout until EOF. */
 #define _POSIX_C_SOURCE 200809L

@@ -2,6 +2,7 @@
 step: 01-client
 bug: mallocs a fresh receive buffer for every recv() and never frees any of them.
 fails: memory check (valgrind)
+cause: free() every block
 */
 /* A careful client: connect to HOST PORT, copy every byte to stdout until EOF. */
 #define _POSIX_C_SOURCE 200809L

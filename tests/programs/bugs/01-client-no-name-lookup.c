@@ -2,6 +2,8 @@
 step: 01-client
 bug: turns HOST into an address with inet_pton() (an IPv4, then an IPv6 literal) instead of getaddrinfo(), so a host name such as localhost is never resolved.
 fails: connects to localhost by name
+also: tries each address of a name in turn (the first one refuses) | unknown host: message and exit 1
+cause: resolve HOST with getaddrinfo()
 */
 /* A careful client: connect to HOST PORT, copy every byte to stdout until EOF. */
 #define _POSIX_C_SOURCE 200809L

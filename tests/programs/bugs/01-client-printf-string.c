@@ -2,6 +2,7 @@
 step: 01-client
 bug: prints each received piece with printf("%s") (then fflush), so output stops at the first NUL byte of every piece.
 fails: copies NUL bytes and every byte value
+cause: NUL byte
 */
 /* A careful client: connect to HOST PORT, copy every byte to stdout until EOF. */
 #define _POSIX_C_SOURCE 200809L

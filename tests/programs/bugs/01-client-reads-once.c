@@ -2,7 +2,8 @@
 step: 01-client
 bug: takes one recv() for the whole message: it prints what the first recv() returns and stops.
 fails: prints a greeting sent in pieces with pauses
-also: prints data as it arrives, before the server closes | copies more than 64 KiB exactly | copies NUL bytes and every byte value | memory check (valgrind)
+also: prints data as it arrives, before the server closes | copies more than 64 KiB exactly | copies NUL bytes and every byte value | memory check (valgrind) | prints a partial line (no \n) as it arrives | server resets the connection: why on stderr and exit 1
+cause: call recv() until it returns 0
 */
 /* A careful client: connect to HOST PORT, copy every byte to stdout until EOF. */
 #define _POSIX_C_SOURCE 200809L

@@ -2,6 +2,7 @@
 step: 01-client
 bug: when no address of HOST accepts the connection it prints the message but exits with status 0 instead of 1.
 fails: connection refused: message and exit 1
+cause: exit with status 1
 */
 /* A careful client: connect to HOST PORT, copy every byte to stdout until EOF. */
 #define _POSIX_C_SOURCE 200809L

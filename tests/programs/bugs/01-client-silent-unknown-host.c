@@ -2,6 +2,7 @@
 step: 01-client
 bug: when getaddrinfo fails it exits with status 1 without printing any message.
 fails: unknown host: message and exit 1
+cause: said nothing on stderr
 */
 /* A careful client: connect to HOST PORT, copy every byte to stdout until EOF. */
 #define _POSIX_C_SOURCE 200809L

@@ -2,6 +2,8 @@
 step: 01-client
 bug: copies with fwrite() to stdout and never calls fflush(), so on a pipe the bytes wait in stdio's buffer until exit.
 fails: prints data as it arrives, before the server closes
+also: prints a partial line (no \n) as it arrives | server resets the connection: why on stderr and exit 1 | accepts the ports 1 and 65535 (both ends of the range)
+cause: fflush(stdout)
 */
 /* A careful client: connect to HOST PORT, copy every byte to stdout until EOF. */
 #define _POSIX_C_SOURCE 200809L

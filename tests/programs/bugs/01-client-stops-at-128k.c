@@ -2,6 +2,7 @@
 step: 01-client
 bug: receives into one 128 KiB buffer at a growing offset that is never reset, so once 128 KiB have arrived recv() is asked for 0 bytes, returns 0, and the copy stops as if the server had closed.
 fails: copies more than 64 KiB exactly
+cause: a buffer that fills up and is never emptied
 */
 /* A careful client: connect to HOST PORT, copy every byte to stdout until EOF. */
 #define _POSIX_C_SOURCE 200809L

@@ -2,6 +2,8 @@
 step: 02-server
 bug: when bind() fails it exits with status 0 and prints nothing.
 fails: port already in use: message and exit 1
+also: accepts the ports 1 and 65535 (both ends of the range)
+cause: when bind() fails
 */
 /* A careful server: greet every client on PORT, one after another. */
 #define _POSIX_C_SOURCE 200809L

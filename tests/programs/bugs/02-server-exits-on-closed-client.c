@@ -3,6 +3,7 @@ step: 02-server
 bug: peeks at the client with a non-blocking recv() before greeting it and takes a return of 0 (the client has already closed) for a fatal error: it exits.
 fails: survives clients that close at once
 also: memory check (valgrind)
+cause: a client that vanished must not stop your server
 */
 /* A careful server: greet every client on PORT, one after another. */
 #define _POSIX_C_SOURCE 200809L

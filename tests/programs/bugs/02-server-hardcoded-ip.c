@@ -2,6 +2,7 @@
 step: 02-server
 bug: logs every client as coming from 127.0.0.1 (a hard-coded address) instead of the address accept() reported.
 fails: listens on every local address
+cause: print the address accept() gave you
 */
 /* A careful server: greet every client on PORT, one after another. */
 #define _POSIX_C_SOURCE 200809L

@@ -2,6 +2,7 @@
 step: 02-server
 bug: binds the listening socket to 127.0.0.1 (INADDR_LOOPBACK) instead of INADDR_ANY, so other local addresses such as 127.0.0.2 are refused.
 fails: listens on every local address
+cause: INADDR_ANY
 */
 /* A careful server: greet every client on PORT, one after another. */
 #define _POSIX_C_SOURCE 200809L

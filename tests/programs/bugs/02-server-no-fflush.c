@@ -2,7 +2,8 @@
 step: 02-server
 bug: prints the log line with printf() and never flushes stdout, so when stdout is a pipe the line waits in stdio's buffer.
 fails: greets a client and logs its address
-also: listens on every local address
+also: listens on every local address | prints nothing on stdout but the Got connection lines | logs an IPv6 client as [IP]:PORT, an IPv4 one as IP:PORT (a dual-stack server)
+cause: fflush(stdout)
 */
 /* A careful server: greet every client on PORT, one after another. */
 #define _POSIX_C_SOURCE 200809L

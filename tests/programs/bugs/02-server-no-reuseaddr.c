@@ -2,6 +2,7 @@
 step: 02-server
 bug: never sets SO_REUSEADDR, so right after serving (its connections in TIME_WAIT) a restarted server cannot bind its port.
 fails: restarts on the same port right after serving
+cause: SO_REUSEADDR
 */
 /* A careful server: greet every client on PORT, one after another. */
 #define _POSIX_C_SOURCE 200809L

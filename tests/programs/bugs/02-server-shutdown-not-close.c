@@ -2,6 +2,7 @@
 step: 02-server
 bug: ends each connection with shutdown(SHUT_RDWR) but never close()s the client socket, so every client's descriptor stays open until the server exits.
 fails: memory check (valgrind)
+cause: does not free the descriptor
 */
 /* A careful server: greet every client on PORT, one after another. */
 #define _POSIX_C_SOURCE 200809L

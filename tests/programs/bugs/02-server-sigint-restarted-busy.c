@@ -2,6 +2,7 @@
 step: 02-server
 bug: catches SIGINT with a flag-setting handler installed with SA_RESTART, so the blocked accept() is restarted and SIGINT does not stop the server. After each client it also keeps the CPU busy for 100 ms, as if it were descheduled on a loaded machine: a SIGINT sent as soon as the greeting arrives finds it between two calls, it sees the flag and exits, and the grader would miss the bug unless it waits for the server to block in accept() first.
 fails: stops on SIGINT and SIGTERM
+cause: SA_RESTART
 */
 /* A careful server: greet every client on PORT, one after another. */
 #define _POSIX_C_SOURCE 200809L

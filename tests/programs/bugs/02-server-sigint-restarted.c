@@ -2,6 +2,7 @@
 step: 02-server
 bug: catches SIGINT with a flag-setting handler installed with SA_RESTART, so the blocked accept() is restarted, the flag is never looked at and SIGINT does not stop the server (SIGTERM still kills it).
 fails: stops on SIGINT and SIGTERM
+cause: SA_RESTART
 */
 /* A careful server: greet every client on PORT, one after another. */
 #define _POSIX_C_SOURCE 200809L

@@ -3,6 +3,7 @@ step: 02-server
 bug: its send loop ignores errors and simply tries again, without MSG_NOSIGNAL, so on a connection the client has reset the retry raises SIGPIPE and kills the server.
 fails: survives clients that reset
 also: memory check (valgrind)
+cause: MSG_NOSIGNAL
 */
 /* A careful server: greet every client on PORT, one after another. */
 #define _POSIX_C_SOURCE 200809L

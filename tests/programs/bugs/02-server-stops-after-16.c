@@ -2,6 +2,7 @@
 step: 02-server
 bug: serves a fixed number of clients (a leftover test loop of 16 rounds) and then exits 0, so the 17th client is refused.
 fails: serves 20 clients in a row
+cause: a server serves until it is stopped
 */
 /* A careful server: greet every client on PORT, one after another. */
 #define _POSIX_C_SOURCE 200809L

@@ -2,6 +2,7 @@
 step: 03-chat-client
 bug: sends at most 1024 bytes of each typed line (the rest of a longer line is dropped): nobody types that much, it thinks
 fails: copies a line of more than 64 KiB each way, in pieces
+cause: dropped what did not fit its buffer
 */
 /*
  * chat-client.c -- socklab step 03: talk with a server, both ways at once.

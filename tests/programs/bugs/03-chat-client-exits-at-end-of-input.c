@@ -2,6 +2,8 @@
 step: 03-chat-client
 bug: at the end of stdin it closes the socket and exits at once instead of half-closing, so what the server says after that is lost
 fails: after the end of input, prints what the server sends until it closes, then exits 0
+also: server resets the connection: message on stderr and exit 1
+cause: not close()
 */
 /*
  * chat-client.c -- socklab step 03: talk with a server, both ways at once.

@@ -2,7 +2,8 @@
 step: 03-chat-client
 bug: reads stdin then the socket in lockstep (a blocking read() of stdin before each recv()), so it hears the server only after the user has typed
 fails: prints what the server says first, before anything is typed
-also: sends typed lines and prints the replies, turn by turn | prints what the server says unprompted, in the middle of a session | copies a line of more than 64 KiB each way, in pieces | at the end of input, half-closes: the server sees the end of file | exits 0 at once when the server closes, even with stdin still open | server resets the connection: message on stderr and exit 1 | connects to localhost by name and to ::1 (IPv6) | memory check (valgrind)
+also: sends typed lines and prints the replies, turn by turn | prints what the server says unprompted, in the middle of a session | copies a line of more than 64 KiB each way, in pieces | at the end of input, half-closes: the server sees the end of file | exits 0 at once when the server closes, even with stdin still open | server resets the connection: message on stderr and exit 1 | connects to localhost by name and to ::1 (IPv6) | memory check (valgrind) | tries each address of a name in turn (the first one refuses) | accepts the ports 1 and 65535 (both ends of the range)
+cause: while it waits for its stdin
 */
 /*
  * chat-client.c -- socklab step 03: talk with a server, both ways at once.

@@ -2,7 +2,8 @@
 step: 03-chat-client
 bug: prints what the server sends with fwrite() and never calls fflush(), so on a pipe it waits in stdio's buffer
 fails: prints what the server says first, before anything is typed
-also: sends typed lines and prints the replies, turn by turn | prints what the server says unprompted, in the middle of a session | copies a line of more than 64 KiB each way, in pieces | after the end of input, prints what the server sends until it closes, then exits 0 | server resets the connection: message on stderr and exit 1 | connects to localhost by name and to ::1 (IPv6) | memory check (valgrind)
+also: sends typed lines and prints the replies, turn by turn | prints what the server says unprompted, in the middle of a session | copies a line of more than 64 KiB each way, in pieces | after the end of input, prints what the server sends until it closes, then exits 0 | server resets the connection: message on stderr and exit 1 | connects to localhost by name and to ::1 (IPv6) | memory check (valgrind) | tries each address of a name in turn (the first one refuses) | accepts the ports 1 and 65535 (both ends of the range)
+cause: fflush(stdout)
 */
 /*
  * chat-client.c -- socklab step 03: talk with a server, both ways at once.

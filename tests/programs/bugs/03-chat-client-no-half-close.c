@@ -2,6 +2,8 @@
 step: 03-chat-client
 bug: at the end of stdin it stops reading stdin but never calls shutdown(SHUT_WR), so the server never sees the end of file
 fails: at the end of input, half-closes: the server sees the end of file
+also: server resets the connection: message on stderr and exit 1
+cause: shutdown(fd, SHUT_WR)
 */
 /*
  * chat-client.c -- socklab step 03: talk with a server, both ways at once.

@@ -2,6 +2,7 @@
 step: 03-chat-client
 bug: takes a reset (ECONNRESET) for a normal close: exits 0 without a word
 fails: server resets the connection: message on stderr and exit 1
+cause: ECONNRESET
 */
 /*
  * chat-client.c -- socklab step 03: talk with a server, both ways at once.

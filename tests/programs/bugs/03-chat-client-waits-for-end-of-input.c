@@ -2,6 +2,7 @@
 step: 03-chat-client
 bug: when the server closes, it keeps reading stdin until its end before exiting, so a user who types nothing is stuck
 fails: exits 0 at once when the server closes, even with stdin still open
+cause: stop there, whatever stdin does
 */
 /*
  * chat-client.c -- socklab step 03: talk with a server, both ways at once.

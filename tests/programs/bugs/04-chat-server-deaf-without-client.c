@@ -3,6 +3,7 @@ step: 04-chat-server
 bug: watches stdin only while a client is connected, so what is typed meanwhile waits and reaches the next client (and the end of input goes unnoticed)
 fails: drops what is typed while no client is connected
 also: exits 0 at the end of input, closing the client's connection
+cause: while nobody is connected, poll() stdin
 */
 /*
  * chat-server.c -- socklab step 04: talk with one client at a time.

@@ -2,7 +2,8 @@
 step: 04-chat-server
 bug: at the end of stdin it only stops watching stdin and goes on serving, so it never exits
 fails: exits 0 at the end of input, closing the client's connection
-also: restarts on the same port right after the end of input | memory check (valgrind)
+also: restarts on the same port right after the end of input | memory check (valgrind) | prints nothing on stdout but the Got connection and left lines and the client's bytes
+cause: read() returns 0 at the end of stdin
 */
 /*
  * chat-server.c -- socklab step 04: talk with one client at a time.

@@ -2,7 +2,8 @@
 step: 04-chat-server
 bug: serves stdin then the client in lockstep (a blocking read() of stdin before each recv()), so it prints what the client says only after the operator has typed a line
 fails: prints what the client sends as it arrives, before anything is typed
-also: logs Client IP:PORT left when the client closes, then greets the next one waiting | survives a client that resets while text is typed to it | drops what is typed while no client is connected | exits 0 at the end of input, closing the client's connection | memory check (valgrind)
+also: logs Client IP:PORT left when the client closes, then greets the next one waiting | survives a client that resets while text is typed to it | drops what is typed while no client is connected | exits 0 at the end of input, closing the client's connection | memory check (valgrind) | logs an IPv6 client as [IP]:PORT, an IPv4 one as IP:PORT (a dual-stack server) | a client that half-closes has left: logs it, closes its connection | prints nothing on stdout but the Got connection and left lines and the client's bytes
+cause: while it waits for its stdin
 */
 /*
  * chat-server.c -- socklab step 04: talk with one client at a time.

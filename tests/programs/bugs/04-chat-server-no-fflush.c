@@ -2,7 +2,8 @@
 step: 04-chat-server
 bug: prints its log and the client's words with stdio and never calls fflush(), so on a pipe they wait in stdio's buffer
 fails: greets a client and logs its address
-also: listens on every local address | prints what the client sends as it arrives, before anything is typed | sends what is typed to the client, turn by turn | logs Client IP:PORT left when the client closes, then greets the next one waiting | survives a client that resets while text is typed to it | drops what is typed while no client is connected | exits 0 at the end of input, closing the client's connection | restarts on the same port right after the end of input | stops on SIGINT and SIGTERM | memory check (valgrind)
+also: listens on every local address | prints what the client sends as it arrives, before anything is typed | sends what is typed to the client, turn by turn | logs Client IP:PORT left when the client closes, then greets the next one waiting | survives a client that resets while text is typed to it | drops what is typed while no client is connected | exits 0 at the end of input, closing the client's connection | restarts on the same port right after the end of input | stops on SIGINT and SIGTERM | memory check (valgrind) | logs an IPv6 client as [IP]:PORT, an IPv4 one as IP:PORT (a dual-stack server) | a client that half-closes has left: logs it, closes its connection | prints nothing on stdout but the Got connection and left lines and the client's bytes
+cause: fflush(stdout)
 */
 /*
  * chat-server.c -- socklab step 04: talk with one client at a time.

@@ -2,7 +2,8 @@
 step: 04-chat-server
 bug: never prints `Client IP:PORT left` when a client leaves
 fails: logs Client IP:PORT left when the client closes, then greets the next one waiting
-also: survives a client that resets while text is typed to it | memory check (valgrind)
+also: survives a client that resets while text is typed to it | memory check (valgrind) | logs an IPv6 client as [IP]:PORT, an IPv4 one as IP:PORT (a dual-stack server) | a client that half-closes has left: logs it, closes its connection | prints nothing on stdout but the Got connection and left lines and the client's bytes
+cause: Client IP:PORT left
 */
 /*
  * chat-server.c -- socklab step 04: talk with one client at a time.

@@ -2,6 +2,7 @@
 step: 04-chat-server
 bug: never sets SO_REUSEADDR, so right after it closed its client (its side in TIME_WAIT) a restarted server cannot bind its port
 fails: restarts on the same port right after the end of input
+cause: SO_REUSEADDR
 */
 /*
  * chat-server.c -- socklab step 04: talk with one client at a time.

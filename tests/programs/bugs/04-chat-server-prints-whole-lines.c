@@ -2,6 +2,7 @@
 step: 04-chat-server
 bug: keeps what the client sends until a whole line has arrived, so a partial line is not printed as it arrives
 fails: prints what the client sends as it arrives, before anything is typed
+cause: not only whole lines
 */
 /*
  * chat-server.c -- socklab step 04: talk with one client at a time.

@@ -2,6 +2,7 @@
 step: 04-chat-server
 bug: sends with flags 0 (no MSG_NOSIGNAL), serves stdin before the client and keeps a client whose send() failed, so typing to a client that has reset kills it with SIGPIPE
 fails: survives a client that resets while text is typed to it
+cause: MSG_NOSIGNAL
 */
 /*
  * chat-server.c -- socklab step 04: talk with one client at a time.

@@ -2,6 +2,7 @@
 step: 06-calc-server
 bug: reads PORT with atoi(): 80a, +80 and 0x50 are taken for ports
 fails: bad arguments: usage and exit 2
+cause: parse PORT with strtol and an end pointer
 */
 /*
  * calc-server.c -- a standalone WP/1 server (one file: its own line reader,

@@ -2,6 +2,8 @@
 step: 06-calc-server
 bug: exits 0 when the port cannot be bound
 fails: port already in use: message and exit 1
+also: accepts the ports 1 and 65535 (both ends of the range)
+cause: when bind() fails
 */
 /*
  * calc-server.c -- a standalone WP/1 server (one file: its own line reader,

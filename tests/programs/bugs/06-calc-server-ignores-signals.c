@@ -3,6 +3,7 @@ step: 06-calc-server
 bug: ignores SIGINT and SIGTERM
 fails: stops on SIGINT and SIGTERM
 also: memory check (valgrind) | restarts on the same port right after serving
+cause: do not ignore SIGINT/SIGTERM
 */
 /*
  * calc-server.c -- a standalone WP/1 server (one file: its own line reader,

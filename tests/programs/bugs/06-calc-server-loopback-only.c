@@ -2,6 +2,7 @@
 step: 06-calc-server
 bug: listens on 127.0.0.1 only, not on every local address
 fails: listens on every local address
+cause: INADDR_ANY
 */
 /*
  * calc-server.c -- a standalone WP/1 server (one file: its own line reader,

@@ -2,6 +2,7 @@
 step: 06-calc-server
 bug: does not set SO_REUSEADDR: it cannot restart while its old connections are in TIME_WAIT
 fails: restarts on the same port right after serving
+cause: SO_REUSEADDR
 */
 /*
  * calc-server.c -- a standalone WP/1 server (one file: its own line reader,

@@ -2,6 +2,7 @@
 step: 06-calc-server
 bug: sends with flags 0 (no MSG_NOSIGNAL): a client that leaves before its replies kills the server with SIGPIPE
 fails: survives clients that pipeline many requests and close at once (SIGPIPE)
+cause: MSG_NOSIGNAL
 */
 /*
  * calc-server.c -- a standalone WP/1 server (one file: its own line reader,

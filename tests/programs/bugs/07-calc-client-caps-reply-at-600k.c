@@ -3,6 +3,7 @@ step: 07-calc-client
 bug: keeps a reply in a buffer that grows with realloc() until it holds 600 000 bytes, and only then calls it too long: bounded, but not by FRAME_MAX
 fails: a reply of 1 MiB without a newline: exit 1, memory bounded
 also: a reply longer than 512 bytes: message and exit 1
+cause: at most FRAME_MAX (512) bytes
 */
 /*
  * calc.c -- a WP/1 calculator client in one file: poll() on stdin and the

@@ -2,6 +2,7 @@
 step: 07-calc-client
 bug: takes any PONG as the answer to the PING owed, without comparing the token
 fails: a PONG with the wrong token: message and exit 1
+cause: compare the PONG's argument with the token
 */
 /*
  * calc.c -- a WP/1 calculator client in one file: poll() on stdin and the

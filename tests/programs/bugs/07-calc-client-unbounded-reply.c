@@ -3,6 +3,7 @@ step: 07-calc-client
 bug: keeps a reply whole in a buffer that grows with realloc(), with no limit: a reply without '\n' eats memory
 fails: a reply of 1 MiB without a newline: exit 1, memory bounded
 also: a reply longer than 512 bytes: message and exit 1
+cause: at most FRAME_MAX (512) bytes
 */
 /*
  * calc.c -- a WP/1 calculator client in one file: poll() on stdin and the

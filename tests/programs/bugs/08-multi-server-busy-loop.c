@@ -3,6 +3,7 @@ step: 08-multi-server
 bug: polls with a timeout of 0: it never sleeps
 fails: sleeps while idle, with or without silent clients (under 5% of a core)
 also: out of descriptors (EMFILE): neither crashes nor spins, and serves again once clients leave
+cause: a timeout of 0
 */
 /*
  * multi-server.c -- a standalone WP/1 multi-server (one file: its own

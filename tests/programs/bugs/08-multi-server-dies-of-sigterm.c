@@ -3,6 +3,7 @@ step: 08-multi-server
 bug: leaves SIGINT and SIGTERM to their default action: killed, not exit 0
 fails: exits 0 within a second of SIGINT and of SIGTERM, clients connected
 also: memory check (valgrind)
+cause: catch SIGINT and SIGTERM
 */
 /*
  * multi-server.c -- a standalone WP/1 multi-server (one file: its own

@@ -2,6 +2,7 @@
 step: 08-multi-server
 bug: out of descriptors, keeps watching the listener: poll() returns at once, again and again
 fails: out of descriptors (EMFILE): neither crashes nor spins, and serves again once clients leave
+cause: EMFILE
 */
 /*
  * multi-server.c -- a standalone WP/1 multi-server (one file: its own

@@ -3,6 +3,7 @@ step: 08-multi-server
 bug: forgets the socket of a client that reset without closing it
 fails: closes every connection it is done with: descriptors back to the baseline
 also: memory check (valgrind)
+cause: close() a client's socket once it has left
 */
 /*
  * multi-server.c -- a standalone WP/1 multi-server (one file: its own

@@ -2,6 +2,7 @@
 step: 08-multi-server
 bug: keeps reading a client that never reads its replies: they pile up without bound
 fails: a client that never reads its replies delays nobody else, and its replies stay bounded
+cause: stop watching it for POLLIN
 */
 /*
  * multi-server.c -- a standalone WP/1 multi-server (one file: its own

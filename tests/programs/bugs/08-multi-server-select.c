@@ -2,6 +2,7 @@
 step: 08-multi-server
 bug: watches its clients with select(): a descriptor past FD_SETSIZE (1024) is turned away
 fails: holds 2000 clients at once, each answered
+cause: FD_SETSIZE
 */
 /*
  * multi-server.c -- a standalone WP/1 multi-server (one file: its own

@@ -3,6 +3,7 @@ step: 09-chat-room
 bug: CALC is still answered as in step 08 (the chat answers it ERROR:UNKNOWN)
 fails: answers PING, SYNTAX and UNKNOWN rows of WP/1 (CALC is UNKNOWN here)
 also: memory check (valgrind) | random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: CALC is not part of the chat
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

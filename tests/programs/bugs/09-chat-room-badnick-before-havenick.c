@@ -3,6 +3,7 @@ step: 09-chat-room
 bug: NICK checks the name (BADNICK) before whether the sender has a nick (HAVENICK)
 fails: NICK errors, in order: HAVENICK, BADNICK, NICKTAKEN
 also: random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: check HAVENICK first
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

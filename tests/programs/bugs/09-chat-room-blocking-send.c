@@ -2,6 +2,7 @@
 step: 09-chat-room
 bug: once 64 KiB wait for a client, waits (poll, then send) until it takes them: a client that does not read stalls the whole room
 fails: drops a client that does not read once 64 KiB wait for it; the room goes on
+cause: never waited for
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

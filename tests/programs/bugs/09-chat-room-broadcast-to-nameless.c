@@ -2,7 +2,8 @@
 step: 09-chat-room
 bug: broadcasts (JOIN, MSG, LEAVE) go to every connected client, those without a nick too
 fails: MSG: MSG:<name>:<text> to every other client with a nick, nothing to the sender
-also: NICK: OK:<name> to the sender, JOIN:<name> to the others | WHO: every nick, sorted bytewise; asked before NICK too, its argument ignored | drops a client that does not read once 64 KiB wait for it; the room goes on | random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+also: NICK: OK:<name> to the sender, JOIN:<name> to the others | WHO: every nick, sorted bytewise; asked before NICK too, its argument ignored | drops a client that does not read once 64 KiB wait for it; the room goes on | a client that floods pipelined frames starves nobody: one recv() per ready client per turn | random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: nor to clients without a nick
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

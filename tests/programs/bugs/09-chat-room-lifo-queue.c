@@ -3,6 +3,7 @@ step: 09-chat-room
 bug: the output queue is a linked list of lines pushed at its head and sent from its head: the lines queued for a client between two sends go out newest first
 fails: keeps each sender's messages in order, with several senders at once
 also: 200 clients chatting at once: every message reaches every other client, in order | memory check (valgrind) | random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: never reorder a queue
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

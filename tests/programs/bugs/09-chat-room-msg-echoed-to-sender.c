@@ -3,6 +3,7 @@ step: 09-chat-room
 bug: MSG goes to every client with a nick, its sender included
 fails: MSG: MSG:<name>:<text> to every other client with a nick, nothing to the sender
 also: a client that stalls mid-frame delays nobody else | drops a client that does not read once 64 KiB wait for it; the room goes on | 200 clients chatting at once: every message reaches every other client, in order | memory check (valgrind) | random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: never back to its sender
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

@@ -3,6 +3,7 @@ step: 09-chat-room
 bug: MSG before NICK is broadcast (with an empty name) instead of ERROR:NONICK
 fails: MSG: MSG:<name>:<text> to every other client with a nick, nothing to the sender
 also: random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: MSG before NICK is ERROR:NONICK
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

@@ -3,6 +3,7 @@ step: 09-chat-room
 bug: a nick of 16 characters is refused (BADNICK): off by one
 fails: NICK: OK:<name> to the sender, JOIN:<name> to the others
 also: random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: 16 included
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

@@ -3,6 +3,7 @@ step: 09-chat-room
 bug: nicks are compared with strcasecmp: Ann is taken once ann is
 fails: NICK: OK:<name> to the sender, JOIN:<name> to the others
 also: WHO: every nick, sorted bytewise; asked before NICK too, its argument ignored | random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: nicks are case-sensitive
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

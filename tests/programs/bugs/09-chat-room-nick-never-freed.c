@@ -3,6 +3,7 @@ step: 09-chat-room
 bug: a client that leaves only loses its place in the table of nicks (its client pointer is cleared), its nick stays: nobody can take it again (NICKTAKEN)
 fails: a client that closes or resets: LEAVE:<name> to the others, its nick free again
 also: QUIT: BYE: and the close to the sender, LEAVE:<name> to the others | closes every connection it is done with: descriptors back to the baseline | drops a client that does not read once 64 KiB wait for it; the room goes on | random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: its nick is free again
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

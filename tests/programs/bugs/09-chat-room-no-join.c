@@ -3,6 +3,7 @@ step: 09-chat-room
 bug: NICK answers OK:<name> but never sends JOIN:<name> to the others
 fails: NICK: OK:<name> to the sender, JOIN:<name> to the others
 also: MSG: MSG:<name>:<text> to every other client with a nick, nothing to the sender | WHO: every nick, sorted bytewise; asked before NICK too, its argument ignored | QUIT: BYE: and the close to the sender, LEAVE:<name> to the others | a client that closes or resets: LEAVE:<name> to the others, its nick free again | keeps each sender's messages in order, with several senders at once | drops a client that does not read once 64 KiB wait for it; the room goes on | a client that stalls mid-frame delays nobody else | closes every connection it is done with: descriptors back to the baseline | memory check (valgrind) | random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: send JOIN:<nick> to every other client
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

@@ -3,6 +3,7 @@ step: 09-chat-room
 bug: LEAVE:<name> is sent on QUIT only: a client that closes, resets or is dropped leaves the room silently
 fails: a client that closes or resets: LEAVE:<name> to the others, its nick free again
 also: closes every connection it is done with: descriptors back to the baseline | drops a client that does not read once 64 KiB wait for it; the room goes on | memory check (valgrind) | random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: send LEAVE:<nick>
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

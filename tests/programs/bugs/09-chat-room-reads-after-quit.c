@@ -2,6 +2,7 @@
 step: 09-chat-room
 bug: the frames that follow QUIT in the same read are still answered
 fails: QUIT: BYE: and the close to the sender, LEAVE:<name> to the others
+cause: the frames after it are ignored
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

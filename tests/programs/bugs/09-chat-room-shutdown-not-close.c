@@ -3,6 +3,7 @@ step: 09-chat-room
 bug: a client the server is done with (QUIT, close, reset) is shut down (shutdown) but never closed: its descriptor leaks
 fails: closes every connection it is done with: descriptors back to the baseline
 also: out of descriptors (EMFILE): neither crashes nor spins, and serves again once clients leave | memory check (valgrind)
+cause: close() a client's socket once it has left
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

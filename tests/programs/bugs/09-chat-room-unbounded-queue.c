@@ -2,6 +2,7 @@
 step: 09-chat-room
 bug: a client's output queue grows without bound: a client that never reads is never dropped
 fails: drops a client that does not read once 64 KiB wait for it; the room goes on
+cause: past 64 KiB, close that client
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

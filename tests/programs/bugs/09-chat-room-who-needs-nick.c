@@ -3,6 +3,7 @@ step: 09-chat-room
 bug: WHO before NICK is refused with ERROR:NONICK
 fails: WHO: every nick, sorted bytewise; asked before NICK too, its argument ignored
 also: random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: WHO needs no nick
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one
