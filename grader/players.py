@@ -20,6 +20,7 @@ from . import net
 from .engine import CheckFailed, status_hint
 from .sessions import NL, Act, Broken, Result, segments_of
 from .text import plural, show
+from .wp1 import FRAME_MAX
 
 GAP = 0.002  # seconds between two segments of one send: each reaches the server on its own
 SLOW_OPTIONS = (  # a slow reader's socket: small buffers, so what it does not read piles up in the server
@@ -39,6 +40,11 @@ class Client:
         self.number, self.name, self.conn, self.slow = number, f"c{number}", conn, slow
         self.sock = conn.sock
         self.outbox = bytearray()
+        self.sent = bytearray()  # every byte handed to the server, in order...
+        self.starts = []  # ...and (offset in it, leaves seen by then) where each segment began
+        self.leaves = 0  # the session's leaves seen when it connected (Runner.leaves)
+        self.frames_sent, self.partial = 0, 0  # frames sent whole, bytes of the next one sent
+        self.split = set()  # the frames (1: its first) that left in several segments, cut before their end
         self.paused = False
         self.open = True  # the grader has not closed it
         self.ended = None  # "eof" or "reset" once the server has closed it
@@ -58,6 +64,14 @@ class Client:
     def next_owed(self):
         """The next line owed about each sender (one queue only, but in the chat)."""
         return [q[0] for q in self.owed.values() if q]
+
+    def count_frames(self, piece):
+        """Note piece, a segment sent: the frames it ends, and the one it cuts."""
+        if self.partial and not piece.startswith((b"\n", b"\r\n")):
+            self.split.add(self.frames_sent + 1)
+        ended = piece.count(NL)
+        self.frames_sent += ended
+        self.partial = len(piece) - piece.rfind(NL) - 1 if ended else self.partial + len(piece)
 
     def expect(self, owed):
         self.owed.setdefault(owed.about, deque()).append(owed)
@@ -90,6 +104,8 @@ class Runner:
         self.rows = []
         self.server = None
         self.checked_at = 0.0
+        self.leaves = 0  # clients gone so far, closed by the grader or the server
+        self.pieces_answered = False  # a frame that left in several segments got its right reply
 
     def log(self, kind, text):
         self.rows.append((kind, text))
@@ -156,6 +172,7 @@ class Runner:
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # each segment leaves at once
         conn.sock.setblocking(False)
         client = self.clients[number] = Client(number, conn, slow)
+        client.leaves = self.leaves
         self.protocol.connect(number)
         if number == 0:
             client.name = "w"
@@ -179,6 +196,9 @@ class Runner:
         for i, piece in enumerate(pieces):
             if i:
                 self.pump(lambda: False, time.monotonic() + GAP)  # the segment before is on its own
+            client.starts.append((len(client.sent), self.leaves))
+            client.sent += piece
+            client.count_frames(piece)
             client.outbox += piece
             self.pump(lambda: not client.outbox, time.monotonic() + GAP)  # what the kernel does not take now goes later
         if shared_change:
@@ -224,6 +244,7 @@ class Runner:
         else:
             client.sock.close()
             client.open = False
+            self.leaves += 1
         lines = self.protocol.gone(client.number, how)
         self.owe(lines)
         if self.protocol.shared:
@@ -336,6 +357,7 @@ class Runner:
                 self.take(client, line)
             return
         client.ended = "reset" if data is None else "eof"
+        self.leaves += 1
         self.flush_log(client)
         self.log("received", f"{client.name} " + ("(the connection was reset)" if data is None else "(the connection closed)"))
         if client.pending() or client.held or not self.protocol.closes(client.number):
@@ -358,7 +380,7 @@ class Runner:
                 "extra",
                 f"{client.name} received a line {self.protocol.name} does not send it" + (f" (nothing more{whose} is owed to it)" if client.pending() else ""),
                 [("expected", f"{client.name} " + (self.owed_text(client) if client.pending() else "nothing more")), ("received", f"{client.name} {show(line + NL)}")],
-                got=line, about=about, to=client.number, slow=client.stopped,
+                got=line, about=about, to=client.number, slow=client.stopped, receiver=self.protocol.nick(client.number),
             )  # fmt: skip
         owed = queue[0]
         if owed.text != line:
@@ -367,14 +389,50 @@ class Runner:
             evidence += [("expected", f"{client.name} {show(owed.text + NL)}"), ("received", f"{client.name} {show(line + NL)}")]
             if about is not None:
                 evidence.append(("note", f"the lines about {about.decode('latin-1')} reach {client.name} in the order they were sent; the others' may come between"))
+            lost = self.lost_head(client, owed, line)
+            if lost:
+                evidence.append(("note", f"that frame reached your server in pieces: {show(line + NL)} is the reply to its end alone, "
+                                         f"{show(lost[1] + NL)}, as if its first {plural(lost[0], 'byte')} had never come"))  # fmt: skip
             later = any(o.text == line for o in list(queue)[1:])
             raise Broken("mismatch", f"{client.name} received another line than {self.protocol.name}'s", evidence,
-                         want=owed.text, got=line, request=owed.request, about=about, slow=client.stopped, later=later)  # fmt: skip
+                         want=owed.text, got=line, request=owed.request, about=about, slow=client.stopped, later=later,
+                         receiver=self.protocol.nick(client.number), lost=lost)  # fmt: skip
         queue.popleft()
+        if owed.frame in client.split:
+            self.pieces_answered = True
         client.unlogged += line + NL  # the transcript shows what matched; a failure shows the rest
         client.owed_bytes -= len(line) + 1
         if not client.owed_bytes:
             client.may_drop = False
+
+    def lost_head(self, client, owed, line):
+        """(bytes lost, the end answered) when line, which came instead of the
+        reply owed to one of client's frames, is the reply to that frame's end
+        alone, from a point where a segment of it began, and not to the whole
+        frame: the server lost the bytes of the frame it had received before.
+        Any end of a frame makes ERROR:SYNTAX: that reply counts only if a
+        client left between client's frame before and that point (what moves
+        a client in a server's tables). When the frame's start alone gets that
+        reply too (answered as if whole: another mistake), it counts only once
+        a frame sent in pieces got its right reply in the session. None
+        otherwise, or when the protocol cannot tell a frame's reply alone (the
+        chat)."""
+        answer = self.protocol.answer
+        if owed.frame is None or answer(b"") is None:
+            return None
+        frame, cuts, before = frame_of(client.sent, client.starts, owed.frame)
+        if frame is None or answer(frame) == line:
+            return None
+        for cut, leaves in cuts:
+            head, tail = frame[:cut], frame[cut:]
+            if len(tail) >= FRAME_MAX or answer(tail) != line:
+                continue
+            if line == b"ERROR:SYNTAX" and leaves <= max(before, client.leaves):
+                continue
+            if answer(head) == line and not self.pieces_answered:
+                continue
+            return cut, tail
+        return None
 
     def owed_text(self, client, most=4):
         lines = [o.text for o in client.next_owed()] if len(client.owed) > 1 else [o.text for o in list(client.owed.get(None, ()))[:most]]
@@ -393,7 +451,8 @@ class Runner:
             evidence += [("expected", f"{client.name} (the connection closed)"), ("received", f"{client.name} " + (show(client.held) if client.held else "(nothing more)"))]
             message = f"{client.name} waited {self.within:g} s for your server to close its connection"
         first = owed[0] if owed else None
-        raise Broken("missing", message, evidence, want=first and first.text, request=first and first.request, about=first and first.about, slow=client.stopped)
+        raise Broken("missing", message, evidence, want=first and first.text, request=first and first.request, about=first and first.about, slow=client.stopped,
+                     receiver=self.protocol.nick(client.number), quit=client.number in self.protocol.done)  # fmt: skip
 
     def closed(self, client):
         self.check_alive(within=0.2)  # a server that crashed closes every connection: its end says more
@@ -412,6 +471,23 @@ class Runner:
         if client.unlogged:
             self.log("received", f"{client.name} {show(bytes(client.unlogged))}")
             client.unlogged.clear()
+
+
+def frame_of(sent, starts, number):
+    """The number-th line of the bytes sent (1: the first) without its "\n",
+    the (offset in it, leaves) where a segment of it began after its first
+    byte, and the leaves when the line before it had come whole (0 for the
+    first); (None, [], 0) if it is not whole."""
+    start = 0
+    for _ in range(number - 1):
+        start = sent.find(NL, start) + 1
+        if not start:
+            return None, [], 0
+    end = sent.find(NL, start)
+    if end < 0:
+        return None, [], 0
+    before = max([leaves for at, leaves in starts if at < start] or [0])
+    return bytes(sent[start:end]), [(at - start, leaves) for at, leaves in starts if start < at <= end], before
 
 
 # === The grader as a server, for a client program (07) =========================
@@ -589,7 +665,8 @@ class ClientRunner:
         if self.pending():
             what = f"{len(self.prints)} replies unprinted" if self.prints else f"{len(self.frames)} typed lines unsent" if self.frames else "before the end of input"
             raise Broken("died", f"your client {status} in the middle of the session ({what})", hint=status_hint(status),
-                         owed=len(self.prints) + len(self.owed) + len(self.frames), stderr=self.client.stderr.data())  # fmt: skip
+                         owed=len(self.prints) + len(self.owed) + len(self.frames), stderr=self.client.stderr.data(),
+                         unprinted=self.prints[0][1] if self.prints else None)  # fmt: skip
 
     def read_frames(self):
         try:
@@ -679,7 +756,7 @@ class ClientRunner:
             if not pattern.fullmatch(line):
                 raise Broken("mismatch", f"your client printed another line than {self.model.name}'s",
                              [("typed", show(typed + NL)), ("for", f"the reply {show(reply + NL)}"), ("expected", self.model.shown(pattern)), ("printed", show(line + NL))],
-                             typed=typed, reply=reply, got=line)  # fmt: skip
+                             typed=typed, reply=reply, got=line, want=self.model.literal(pattern), channel="stdout")  # fmt: skip
             self.prints.popleft()
             self.printed_seen += 1
             self.log("printed", show(line + b"\n"))
@@ -695,7 +772,8 @@ class ClientRunner:
             out = self.client.stdout.data()
             raise Broken("missing", f"your client printed nothing for a reply within {self.within:g} s",
                          [("typed", show(typed + b"\n")), ("for", f"the reply {show(reply + NL)}"), ("expected", self.model.shown(pattern)), ("printed so far", show(out.split(b"\n")[-1]) if out and not out.endswith(b"\n") else "(nothing more)")],
-                         hint="print each reply as soon as it arrives, and fflush(stdout); one recv() may bring part of a reply, or two")  # fmt: skip
+                         hint="print each reply as soon as it arrives, and fflush(stdout); one recv() may bring part of a reply, or two",
+                         want=self.model.literal(pattern), got=b"", channel="stdout")  # fmt: skip
         raise Broken("missing", f"the session did not move for {self.within:g} s (waiting for {what})")
 
     def ending_hint(self):

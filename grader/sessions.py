@@ -137,7 +137,41 @@ class Broken(Exception):
     def __init__(self, kind, message, evidence=(), hint=None, **details):
         super().__init__(message)
         self.kind, self.message, self.evidence, self.hint = kind, message, list(evidence), hint
-        self.details = details  # for the likely cause: want, got (bytes), request, about, slow, later
+        self.details = details  # for the likely cause: want, got (bytes), request, about, slow, later, receiver, channel, lost
+
+    def raw(self):
+        """What the engine's diagnoses (grader/diagnoses.py) read of this
+        failure, as CheckFailed's keywords: the line due and the line that
+        came (with their "\n"), the request it answers, where it came
+        (channel: "socket", or "stdout" for what a client printed), and as
+        its connection a Wire. So a session's wrong reply is explained as
+        a fixed check's is (a WP/1 mistake, a NUL byte, WHO unsorted...)."""
+        d = self.details
+        want, got, request = d.get("want"), d.get("got"), d.get("request")
+        return dict(
+            expected=None if want is None else want + NL,
+            got=None if got is None else got + NL,
+            request=request,
+            channel=d.get("channel", "socket"),
+            conn=Wire(None if request is None else request + NL, d.get("receiver")),
+        )
+
+    def facts(self):
+        """What a diagnosis of its own kind reads (Evidence.facts): lost_head,
+        (bytes lost, the frame's end answered) when the wrong reply answers the
+        end of a frame alone (players.Runner.lost_head)."""
+        return {"lost_head": self.details["lost"]} if self.details.get("lost") else {}
+
+
+@dataclass
+class Wire:
+    """The connection of a session's failure as the diagnoses read a
+    net.Conn's: sent, the frame the wrong line answers (its "\r\n" kept),
+    in pieces the diagnoses cannot tell (0); name, the receiver's nick (09)."""
+
+    sent: bytes = None
+    name: bytes = None
+    pieces: int = 0
 
 
 @dataclass
@@ -157,6 +191,7 @@ class Owed:
     about: bytes = None  # whose news it is (chat), None: a reply to the receiver's own request
     cause: str = ""  # the request behind it, as the transcript shows it
     request: bytes = None  # that request's line (None: a line too long, or a client leaving)
+    frame: int = None  # which of the receiver's own frames it answers (1: its first), None: news of others
 
 
 # === Shrinking =================================================================
@@ -421,9 +456,12 @@ def report(t, seeds, plan, result, play, simplify, hint):
     if shown.program is not None and shown.program not in t.programs:
         t.programs.append(shown.program)
     failure = shown.failure
-    cause = failure.hint or (hint(failure) if hint else None)
-    raise CheckFailed(
+    cause = failure.hint or (hint(failure) if hint else None)  # the check's own: a diagnosis that sees the cause comes first
+    shown_failure = CheckFailed(
         failure.message + f" (random session, seed {plan.seed})",
         failure.evidence + [("replay", replay_command(t.step, plan.seed))],
         cause,
+        **failure.raw(),
     )
+    shown_failure.facts.update(failure.facts())
+    raise shown_failure

@@ -8,13 +8,15 @@ import json
 import random
 import re
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 
 from conftest import KIT, PROGRAMS, install
-from grader import chat, runner, sessions, wp1
+from grader import chat, diagnoses, runner, sessions, wp1
 from grader.checks import random_sessions as rs
-from grader.sessions import Act, Plan, Result, Broken, Seeds
+from grader.players import Client, Runner
+from grader.sessions import Act, Broken, Owed, Plan, Result, Seeds
 
 GENERATORS = [
     pytest.param(rs.echo_session, id="05-echo"),
@@ -205,6 +207,60 @@ def test_framer_cuts_as_the_byte_by_byte_rule_whatever_the_segments():
         assert got == expected
 
 
+# === A reply to the end of a frame alone (players.Runner.lost_head) =============
+
+
+def lost_head(segments, line, leaves=None, frame=1, pieces_answered=False):
+    """What Runner.lost_head says when line came for the frame-th frame of
+    a WP/1 client that sent segments; leaves[i]: the leaves seen by segment i."""
+    runner = Runner(None, rs.Wp1Concurrent(), None, 1.0)
+    runner.pieces_answered = pieces_answered
+    client = SimpleNamespace(sent=bytearray(), starts=[], leaves=0)
+    for i, piece in enumerate(segments):
+        client.starts.append((len(client.sent), (leaves or [0] * len(segments))[i]))
+        client.sent += piece
+    return runner.lost_head(client, Owed(1, b"", frame=frame), line)
+
+
+def test_a_reply_to_the_end_of_a_frame_alone_is_seen_where_a_segment_began():
+    assert lost_head([b"PING:x\nCALC:9", b"CALC:2+3\n"], b"CALC:5", frame=2) == (6, b"CALC:2+3")
+    assert lost_head([b"CALC:-9", b"CALC:1+1\n"], b"CALC:2") == (7, b"CALC:1+1")
+    assert lost_head([b"CALC:-9", b"CALC:1+", b"1\n"], b"CALC:2") == (7, b"CALC:1+1")
+
+
+def test_a_reply_the_whole_frame_or_its_start_explains_is_no_lost_head():
+    assert lost_head([b"CALC:1+", b"1\n"], b"CALC:2") is None  # the right reply
+    assert lost_head([b"PING:a", b"b\n"], b"PONG:a") is None  # the start answered alone: another mistake
+    assert lost_head([b"CALC:1+1\n"], b"CALC:3") is None  # one segment: nothing to lose
+    assert lost_head([b"CALC:1+", b"1"], b"ERROR:SYNTAX") is None  # not whole yet
+
+
+def test_a_lost_head_answered_syntax_needs_a_client_leaving_meanwhile():
+    """Any frame's end makes ERROR:SYNTAX: that reply counts only if a client
+    left between the frame before and the cut (or since it connected)."""
+    assert lost_head([b"PING:x\n", b"PING:a", b"b\n"], b"ERROR:SYNTAX", frame=2) is None
+    assert lost_head([b"PING:x\n", b"PING:a", b"b\n"], b"ERROR:SYNTAX", [0, 0, 1], frame=2) == (6, b"b")
+    assert lost_head([b"PING:x\n", b"PING:a", b"b\n"], b"ERROR:SYNTAX", [0, 1, 1], frame=2) == (6, b"b")
+    assert lost_head([b"PING:x\n", b"PING:a", b"b\n"], b"ERROR:SYNTAX", [1, 1, 1], frame=2) is None  # left before the frame before
+
+
+def test_a_reply_its_start_explains_too_is_a_lost_head_once_pieces_were_answered_right():
+    """CALC:-92 then 3+4: ERROR:SYNTAX is the reply to either piece alone;
+    a server that answered a frame in pieces right before did not answer
+    the start alone."""
+    segments, leaves = [b"CALC:-92", b"3+4\n"], [0, 1]
+    assert lost_head(segments, b"ERROR:SYNTAX", leaves) is None
+    assert lost_head(segments, b"ERROR:SYNTAX", leaves, pieces_answered=True) == (8, b"3+4")
+    assert lost_head(segments, b"ERROR:SYNTAX", [0, 0], pieces_answered=True) is None
+
+
+def test_the_frames_sent_in_pieces_are_counted_as_the_model_counts_frames():
+    client = SimpleNamespace(frames_sent=0, partial=0, split=set())
+    for piece in (b"PING:a\nCAL", b"C:1+1\n", b"\nPING:b", b"\n", b"x" * 600, b"y\nQUIT:", b"\r\n"):
+        Client.count_frames(client, piece)
+    assert client.frames_sent == 6 and client.split == {2, 5}  # not 4: its piece before ended just before its "\n"
+
+
 # === Shrinking =================================================================
 
 
@@ -273,7 +329,10 @@ def only_random_sessions(monkeypatch):
 
 def test_a_failing_session_names_its_seed_and_replays_the_same_with_it(tmp_path, monkeypatch):
     """The random sessions catch a known bug, show the shrunk transcript with
-    the model's expected reply beside the program's, and SEED= replays it."""
+    the model's expected reply beside the program's, and SEED= replays it.
+    The cause is the one a fixed check's failure gets for that bug: the
+    engine's diagnoses read the session's evidence (a WP/1 mistake, here
+    arithmetic that wraps)."""
     only_random_sessions(monkeypatch)
     program = PROGRAMS / "bugs" / "06-calc-server-add-overflows-down"
     step = install(program, tmp_path / "first")
@@ -282,6 +341,8 @@ def test_a_failing_session_names_its_seed_and_replays_the_same_with_it(tmp_path,
     seed = int(first.output.split("SEED=")[1].split()[0])
     assert f"random session seed {seed}" in first.output and "shrunk from" in first.output
     assert 'expected: c1 "ERROR:OVERFLOW\\n"' in first.output and "replay:   make check STEP=06 SEED=" in first.output
+    (hint,) = re.findall(r"\] hint: +(.*)", first.output)
+    assert hint == diagnoses.likely_cause(diagnoses.Evidence("", "", b"ERROR:OVERFLOW\n", b"CALC:9223372036854775807\n", "socket", b"CALC:-9223372036854775808+-1"))
     install(program, tmp_path / "again")
     (again,) = runner.grade(tmp_path / "again", [step], seeds=Seeds(seed)).outcomes[1:]
     assert not again.passed

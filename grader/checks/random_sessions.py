@@ -17,7 +17,6 @@ one line each:
 import re
 
 from .. import chat, sessions, wp1
-from ..diagnoses import ORDER
 from ..engine import CORE, check
 from ..players import ClientRunner, Runner
 from ..sessions import Act, Owed, Plan, Simplify
@@ -504,6 +503,15 @@ class Stream:
     def about(self, line):
         return None
 
+    def nick(self, client):
+        """The nick client holds in the model (09), or None."""
+        return None
+
+    def answer(self, line):
+        """The line owed for a frame's line alone, whatever came before (None:
+        it depends on the session, as in the chat)."""
+        return None
+
 
 class Echo(Stream):
     """05's line-echo: each line back as read_line gave it, then "\\n"."""
@@ -512,7 +520,10 @@ class Echo(Stream):
     one_at_a_time = True
 
     def send(self, client, data):
-        return [Owed(client, b"ERROR:TOOLONG" if line is None else line[:-1] if line.endswith(b"\r") else line, None, why, line) for line, why in self.frames(client, data)]
+        return [Owed(client, b"ERROR:TOOLONG" if line is None else self.answer(line), None, why, line, self.counts[client]) for line, why in self.frames(client, data)]
+
+    def answer(self, line):
+        return line[:-1] if line.endswith(b"\r") else line
 
 
 class Wp1(Stream):
@@ -524,12 +535,16 @@ class Wp1(Stream):
     def send(self, client, data):
         owed = []
         for line, why in self.frames(client, data):
-            reply = b"ERROR:TOOLONG" if line is None else wp1.reply(line)
-            owed.append(Owed(client, reply, None, why, line))
+            reply = b"ERROR:TOOLONG" if line is None else self.answer(line)
+            owed.append(Owed(client, reply, None, why, line, self.counts[client]))
             if reply == b"BYE:":
                 self.done.add(client)
                 self.closing.add(client)
         return owed
+
+
+    def answer(self, line):
+        return wp1.reply(line)
 
 
 class Wp1Concurrent(Wp1):
@@ -555,7 +570,8 @@ class Chat(Stream):
         owed = []
         for line, why in self.frames(client, data):
             out = self.room.toolong(client) if line is None else self.room.frame(client, line)
-            owed += [Owed(receiver, text, chat.about(text) if receiver != client else None, why, line) for receiver, text in out]
+            owed += [Owed(receiver, text, None, why, line, self.counts[client]) if receiver == client else Owed(receiver, text, chat.about(text), why, line)
+                     for receiver, text in out]  # fmt: skip
             if out and out[0] == (client, b"BYE:"):
                 self.done.add(client)
                 self.closing.add(client)
@@ -569,6 +585,9 @@ class Chat(Stream):
 
     def about(self, line):
         return chat.about(line)
+
+    def nick(self, client):
+        return self.room.nicks.get(client)
 
     def changes(self, client, data):
         """Would data change who holds a nick? (Tried on a copy of the room.)"""
@@ -608,8 +627,12 @@ class CalcClient:
             return re.compile(re.escape(b"error: " + reply[6:]))
         return re.compile(re.escape(reply[5:]))
 
+    def literal(self, pattern):
+        """The line pattern matches, without its "\\n" (None for a pong: its time varies)."""
+        return None if pattern is PONG else re.sub(rb"\\(.)", rb"\1", pattern.pattern)
+
     def shown(self, pattern):
-        return '"pong <milliseconds> ms\\n"' if pattern is PONG else show(re.sub(rb"\\(.)", rb"\1", pattern.pattern) + NL)
+        return '"pong <milliseconds> ms\\n"' if pattern is PONG else show(self.literal(pattern) + NL)
 
 
 def typed_line(rng):
@@ -669,45 +692,59 @@ class Smaller(Simplify):
 
 
 # === Likely causes =============================================================
+#
+# A failed session's evidence (the line due, the line that came, the request
+# it answers: Broken.raw()) goes to the engine's diagnoses first
+# (grader/diagnoses.py): a WP/1 reply a known mistake reproduces (strtol's
+# '+', wrapped values, errors in the wrong order, a kept '\r'), bytes cut at
+# a NUL, WHO unsorted, a MSG back to its sender, a death by a signal get the
+# cause a fixed check's failure gets; a reply to the end of a frame alone,
+# its start lost (players.Runner.lost_head), is a diagnosis's too
+# (lost_frame_head, from Broken.facts()). What only a session shows (a queue
+# that breaks behind a slow reader, a line queued and never sent, two
+# clients' bytes mixed, every '\r' stripped) is named below, as the check's
+# own hint, where no diagnosis names a cause; where nothing points to one
+# cause, the hint says what the session saw, or nothing.
 
 HINT_OVERFLOW = ("check each operation for overflow in both directions, before computing: a + b past INT64_MAX or "
                  "below INT64_MIN, a - b both ways, a * b both ways, INT64_MIN / -1 (__builtin_add_overflow and its kin do it)")  # fmt: skip
 HINT_TOOLONG = "ERROR:TOOLONG as soon as 512 bytes are held without a '\\n' (a '\\r' counts), once; then drop the rest of that line"
 HINT_CR = "only the one '\\r' just before the '\\n' belongs to the line ending: any other '\\r' is part of the line"
-HINT_NUL = "the line holds a NUL byte: copy it with its length (memcpy, fwrite), not with string functions (strlen, %s)"
 HINT_CUT = "a line came cut short: a buffer too small for the longest line? (MSG:<a 16-byte nick>:<507 bytes> is 529 bytes)"
 HINT_QUEUE = ("what a client has not read yet waits in your server: keep all of it, in order, whatever one read adds "
               "(a read of 512 empty lines brings 6.5 KB of replies); check the queue's room, and how it wraps or moves")  # fmt: skip
 HINT_PER_SENDER = "queue each line for each receiver in the order it was produced, and send each queue in order"
 HINT_PENDING = ("a line queued for a client must go out even if that client does nothing more: after queuing output, "
                 "watch that client for POLLOUT (or send at once)")  # fmt: skip
+HINT_CLOSE_AT_EOF = "the client half-closed (recv() returns 0, read_line LINE_EOF): send what it is still owed, then close the client's socket"
+HINT_CLOSE_AFTER_QUIT = "after QUIT, send BYE: and close the connection"
+HINT_ERROR_GOES_ON = 'an ERROR:E reply prints "error: E" on stdout, and the program goes on'
 HINT_STREAM = "one recv() may hold several requests, or part of one, and clients interleave: keep each client's bytes apart until its '\\n'"
 
 
 def likely_cause(broken):
-    """The likely cause of a failed session, from what was owed and what came."""
+    """The likely cause of a failed session, from what was owed and what came
+    (the check's own hint: the diagnoses of grader/diagnoses.py come first)."""
     d = broken.details
     if "typed" in d or "owed" in d:
         return calc_client_cause(broken)
-    want, got, request = d.get("want"), d.get("got"), d.get("request") or b""
-    either = (want or b"") + b" " + (got or b"")
-    if b"OVERFLOW" in either and request.startswith(b"CALC:"):
-        return HINT_OVERFLOW
-    if request.startswith(b"CALC:") and (b"DIVZERO" in either or b"SYNTAX" in either):
-        return ORDER
-    if b"TOOLONG" in either:
-        return HINT_TOOLONG
+    want, got, request = d.get("want"), d.get("got"), d.get("request")
     if want is not None and got is not None:
+        calc = request is not None and request.startswith(b"CALC:")
+        if calc and wp1.CALC.fullmatch(request.rstrip(b"\r")[5:]) and b"ERROR:OVERFLOW" in (want, got) and b"CALC:" in (want[:5], got[:5]):
+            return HINT_OVERFLOW  # a value where OVERFLOW is due, or the other way round
+        if b"TOOLONG" in want + got:
+            return HINT_TOOLONG
         if want.replace(b"\r", b"") == got.replace(b"\r", b""):
             return HINT_CR
-        if want.startswith(got) and want[len(got) : len(got) + 1] == b"\0":
-            return HINT_NUL
         if want.startswith(got) and len(got) > 200:
             return HINT_CUT
         if d.get("slow"):
             return HINT_QUEUE
         if d.get("about") is not None and d.get("later"):
             return HINT_PER_SENDER
+    if broken.kind == "missing" and want is None:
+        return HINT_CLOSE_AFTER_QUIT if d.get("quit") else HINT_CLOSE_AT_EOF
     if broken.kind == "missing" and d.get("about") is not None:
         return HINT_PENDING
     if broken.kind in ("mismatch", "extra") and d.get("slow"):
@@ -716,6 +753,9 @@ def likely_cause(broken):
         return "JOIN, MSG and LEAVE go to the clients with a nick, never to the one they are about"
     if broken.kind in ("mismatch", "extra", "missing"):
         return HINT_STREAM
+    if broken.kind == "closed" and d.get("slow"):
+        return ("a client that stops reading may be disconnected only once more than 64 KiB of replies wait for it in "
+                "your server; until then keep them all, and send them in order once it reads")  # fmt: skip
     if broken.kind == "closed":
         return "an ERROR reply never ends a connection; after a half-close (recv() returns 0), send what is owed, then close"
     return None
@@ -724,14 +764,18 @@ def likely_cause(broken):
 def calc_client_cause(broken):
     """07: the likely cause, from the line typed and what the client sent or printed."""
     d = broken.details
-    typed, got = d.get("typed", b""), d.get("got") or b""
+    typed, got = d.get("typed"), d.get("got") or b""
     said = d.get("stderr") or b""
+    if broken.kind == "died" and (d.get("unprinted") or b"").startswith(b"ERROR:"):
+        return HINT_ERROR_GOES_ON  # it ended on an ERROR reply it should have printed
     if broken.kind in ("died", "closed") and (b"answered" in said or b"frame" in said or b"reply" in said) and d.get("owed", 0) > 1:
         return ("your client stopped with replies owed (its stderr, below, says why): one recv() may bring part of a "
                 "reply, or several; and the queue of requests in flight must keep every one, in order, however many "
                 "the user types before the replies come")  # fmt: skip
     if "reply" in d:
         return 'print the result alone ("7") for CALC:7, "error: E" for ERROR:E, "pong <ms> ms" for the PONG of a ping'
+    if typed is None:
+        return None
     if got.startswith(b"PING:") and typed != b"ping":
         return "only the line ping, exactly, is the command; any other line L (pings, ping 2, PING) is sent as CALC:L"
     if got == typed or (got.strip() == (b"CALC:" + typed).strip() and got != b"CALC:" + typed):

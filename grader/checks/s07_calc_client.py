@@ -331,7 +331,7 @@ def ping(t):
 def error_replies(t):
     client, conn = session(t)
     for typed, reply in ((b"1/0", b"ERROR:DIVZERO"), (b"2**3", b"ERROR:SYNTAX"), (b"99999999999999999999+1", b"ERROR:OVERFLOW")):
-        exchange(t, client, conn, typed, b"CALC:" + typed, reply, b"error: " + reply[6:], hint='an ERROR:E reply prints "error: E" on stdout, and the program goes on')
+        exchange(t, client, conn, typed, b"CALC:" + typed, reply, b"error: " + reply[6:], hint=rs.HINT_ERROR_GOES_ON)
     finish(t, client, conn)
 
 

@@ -2,6 +2,7 @@
 step: 07-calc-client
 bug: keeps the requests in flight in a ring of 16 and never checks that it is full: with 17 replies owed (lines typed faster than the server answers), the oldest entry is overwritten and its reply is taken for the wrong kind (a PONG for a CALC) or the wrong token
 fails: prints and sends what the WP/1 model says in random sessions: typed lines, replies batched and cut anywhere
+cause: the queue of requests in flight must keep every one
 */
 /*
  * calc.c -- a WP/1 calculator client in one file: poll() on stdin and the

@@ -2,6 +2,7 @@
 step: 07-calc-client
 bug: takes every line that starts with ping (pings, ping 2, pingpong) for the command ping: it sends a PING where CALC:pings is due
 fails: prints and sends what the WP/1 model says in random sessions: typed lines, replies batched and cut anywhere
+cause: only the line ping, exactly, is the command
 */
 /*
  * calc.c -- a WP/1 calculator client in one file: poll() on stdin and the

@@ -2,6 +2,7 @@
 step: 08-multi-server
 bug: when a client leaves, the last client of the table takes its slot field by field (socket, replies, state) but starts its input afresh: a frame it had half received when another client left is lost, and the rest of it is answered as a frame of its own
 fails: answers random sessions of several clients at once as the WP/1 model does: interleaved, slow readers, resets
+cause: the bytes of it received before were lost
 */
 /*
  * multi-server.c -- a standalone WP/1 multi-server (one file: its own

@@ -2,6 +2,7 @@
 step: 08-multi-server
 bug: each client's replies wait in a fixed ring of 64 KiB + 1 KiB, sized as if one read (512 bytes) brought one frame; once 64 KiB wait for a slow reader, a read of short frames ("\n" gets the 13 bytes of ERROR:SYNTAX) writes past the room left and overwrites the oldest unsent replies
 fails: answers random sessions of several clients at once as the WP/1 model does: interleaved, slow readers, resets
+cause: check the queue's room, and how it wraps or moves
 */
 /*
  * multi-server.c -- a standalone WP/1 multi-server (one file: its own

@@ -2,6 +2,7 @@
 step: 09-chat-room
 bug: a client that leaves is taken out of the sorted table of nicks by moving the last entry into its place, as one does in an unsorted array: once someone other than the last in order has left, WHO is no longer sorted (and the binary search of NICK can miss a nick that is taken)
 fails: random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: sorted bytewise
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

@@ -2,6 +2,7 @@
 step: 09-chat-room
 bug: after a round, each client is flushed and then, going down the table, the ones that are done are dropped; a drop queues LEAVE for the clients above it, flushed already, and the pass is done again only when the drop killed one of them: so the LEAVE of a client that resets, owed to a client that joined after it, waits in that client's queue until its next wakeup, which may never come (the reference solution had this bug; these random sessions found it)
 fails: random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: must go out even if that client does nothing more
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one

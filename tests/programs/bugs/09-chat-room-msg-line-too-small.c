@@ -2,6 +2,7 @@
 step: 09-chat-room
 bug: builds MSG:<nick>:<text> in a buffer of FRAME_MAX + 8 bytes, room for a frame, "MSG:" and a short nick, and cuts what does not fit: a long message (500 bytes) from a long nick (9 to 16 bytes) reaches the others cut short
 fails: random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
+cause: a buffer too small for the longest line
 */
 /*
  * chat-room.c -- a chat room for many clients at once (WP/1 chat), in one
