@@ -4,16 +4,20 @@ grader/checks/random_sessions.py, grader/chat.py): the pure parts here
 are proven on the known-bug and correct programs (test_programs.py) and on
 one replay below."""
 
+import dataclasses
+import io
 import json
 import random
 import re
 import subprocess
+import time
 from types import SimpleNamespace
 
 import pytest
 
 from conftest import KIT, PROGRAMS, install
-from grader import chat, diagnoses, runner, sessions, wp1
+from grader import chat, diagnoses, registry, runner, sessions, wp1
+from grader import report as reports
 from grader.checks import random_sessions as rs
 from grader.players import Client, Runner
 from grader.sessions import Act, Broken, Owed, Plan, Result, Seeds
@@ -348,6 +352,63 @@ def test_a_failing_session_names_its_seed_and_replays_the_same_with_it(tmp_path,
     assert not again.passed
     assert f"random session seed {seed} (seed {seed} in all)" in again.output
     assert transcript_of(again.output) == transcript_of(first.output)
+
+
+class Trial:
+    """What sessions.run asks of a check's Trial (engine.Trial), and no more."""
+
+    def __init__(self, step, seeds=None):
+        self.step, self.seeds, self.lines, self.skipped = step, seeds, [], None
+
+    def within(self, seconds=None):
+        return seconds
+
+    def log(self, kind, text):
+        self.lines.append((kind, text))
+
+    def not_run(self, reason):
+        self.skipped = reason
+
+
+def test_sessions_cut_short_by_the_time_cap_are_not_counted_as_passed():
+    """The fixed seeds stop once a third of the step's budget is spent: the
+    check is then not run (SKIP, out of the score) with the reason and the
+    command that plays the rest, never passed on fewer sessions than another
+    grading plays; SESSIONS= plays every session asked for."""
+    step = dataclasses.replace(registry.find("06"), budget=0.3)
+    cap = step.budget / 3 * sessions.TIMEOUT_SCALE
+
+    def play(plan, within):
+        time.sleep(cap * 0.6)
+        return Result()
+
+    cut = Trial(step)
+    sessions.run(cut, rs.wp1_session, play, 12)
+    played = int(re.search(r"only (\d+) of its 12 random sessions ran within", cut.skipped).group(1))
+    assert played < 12
+    seed, count = map(int, re.search(r"make check STEP=06 SEED=(\d+) SESSIONS=(\d+) plays the rest", cut.skipped).groups())
+    assert (seed, seed + count - 1) == (played + 1, 12)
+    asked = Trial(step, Seeds(None, 3))
+    sessions.run(asked, rs.wp1_session, play, 12)
+    assert asked.skipped is None and asked.lines[-1][1].startswith("3 random sessions (seeds 1..3")
+    assert any("ran out after" in text for _, text in cut.lines) and not any("ran out" in text for _, text in asked.lines)
+
+
+def test_a_grading_short_of_time_says_how_many_sessions_it_played(tmp_path, monkeypatch):
+    """Graded whole (runner.grade, the reports): a step whose sessions ran
+    out of time shows the check as skipped, out of the score, its output and
+    the console saying how many of the fixed sessions ran and how to play
+    the rest."""
+    only_random_sessions(monkeypatch)
+    step = install(PROGRAMS / "correct" / "06-calc-server-fork.c", tmp_path)
+    report = runner.grade(tmp_path, [dataclasses.replace(step, budget=0.3)])
+    (outcome,) = report.outcomes[1:]
+    assert not outcome.passed and not outcome.failed and outcome.max_score == 0
+    played = int(re.search(r"only (\d+) of its 12 random sessions ran within", outcome.extra["skipped"]).group(1))
+    assert played < 12 and f"ran out after {played} of 12: make check STEP=06 SEED={played + 1} SESSIONS={12 - played} plays the rest" in outcome.output
+    shown = io.StringIO()
+    reports.console(report, stream=shown)
+    assert f"SKIP {outcome.name}" in shown.getvalue() and f"only {played} of its 12 random sessions ran" in shown.getvalue()
 
 
 def transcript_of(output):
