@@ -36,6 +36,8 @@ def grade(args):
     if not submission.is_dir():
         sys.exit(f"socklab: no folder {args.submission}")
     if getattr(args, "remote", None):  # make check STEP=NN REMOTE=HOST:PORT
+        if args.seed is not None or args.sessions is not None:  # each session starts a fresh server: none run remotely
+            sys.exit("socklab: SEED= and SESSIONS= play random sessions, which start your server themselves: not with REMOTE=")
         from . import remote
 
         try:

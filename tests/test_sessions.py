@@ -431,3 +431,9 @@ def test_make_check_seed_random_draws_and_says_its_seed(tmp_path):
 def test_make_check_refuses_a_seed_that_is_not_a_number():
     run = subprocess.run(["make", "-s", "-C", str(KIT), "check", "STEP=06", "SEED=abc"], capture_output=True, text=True, timeout=120)
     assert run.returncode != 0 and "--seed takes a number or 'random'" in run.stderr
+
+
+def test_remote_refuses_seeds():
+    """REMOTE= runs no random session (each starts a server of its own): SEED= there is refused, not ignored."""
+    run = subprocess.run(["make", "-s", "-C", str(KIT), "check", "STEP=06", "REMOTE=127.0.0.1:1", "SEED=3"], capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and "not with REMOTE=" in run.stderr
