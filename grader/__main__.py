@@ -47,12 +47,17 @@ def grade(args):
         # still leaves one that counts the steps graded so far (runner.partial).
         checkpoint = lambda so_far: report.write(so_far, args.out, args.format)
         result = runner.grade(submission, steps, jobs=args.jobs, found=args.found, budget=args.budget, checkpoint=checkpoint)
+    if args.student:  # a class grading: the feedback names the student, not the staged copy (deleted by then)
+        result.submission = args.student
     most = None if args.command == "check" or args.all_details else 2
     passed, failed = report.console(result, details=not args.quiet, most=most)
     if args.command == "grade" and not getattr(args, "remote", None):
         report.progress(result)  # done / current / not started, and the next step
     out = report.write(result, args.out, args.format)
-    print(f"Reports: {out / 'results.json'}, {out / 'junit.xml'}")
+    if args.student:
+        print("Reports: results.json and junit.xml, beside this feedback")
+    else:
+        print(f"Reports: {out / 'results.json'}, {out / 'junit.xml'}")
     print(f"{passed} passed, {failed} failed")
     if args.format == "autolab":  # Autolab reads the scores from the last line
         scores = {step.folder: round(sum(o.score for o in result.of_step(step)), 2) for step in result.steps}
@@ -113,6 +118,7 @@ def main(argv=None):
         p.add_argument("--quiet", action="store_true", help="no failure details on the console")
         p.add_argument("--all-details", action="store_true", help="explain every failure, not two a step")
         p.add_argument("--found", default=None, help=argparse.SUPPRESS)  # a class grading: where the step folders were found
+        p.add_argument("--student", default=None, help=argparse.SUPPRESS)  # a class grading: the student's name, for the feedback
         p.add_argument("--hide", action="append", help=argparse.SUPPRESS)  # a class: the class folder, OUT (contain.seal)
         p.add_argument("--format", choices=sorted(report.RESULTS), default="gradescope",
                        help="results.json in Gradescope's shape (autolab: the same, and the last line is Autolab's "

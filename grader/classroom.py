@@ -171,6 +171,7 @@ def run_grader(student, steps, budget, jobs_inside, hide, uid, copy, out):
         command += ["--step", step.folder]
     command += ["--budget", f"{inner_budget(budget, steps):g}"]
     command.append(f"--found={runner.locate(student.source)[1]}")  # the staged copy holds the step folders only
+    command.append(f"--student={student.name}")  # the feedback names the student, not the staged copy
     for path in hide:
         command += ["--hide", path]
     student.out.mkdir(parents=True, exist_ok=True)

@@ -114,13 +114,28 @@ def checks_of(module):
 # === Student programs ==========================================================
 
 
+def unscratched(data, scratch):
+    """Output as shown to a student: the scratch copy's paths (a linker's
+    message, a sanitizer's stack, a program printing its folder) relative to
+    it, "01-client/client.c:12", as it is deleted once the grading is done."""
+    return data.replace(str(scratch).encode() + b"/", b"")
+
+
+def shown_path(arg, cwd, scratch):
+    """An argument as the student reads it: a path in the grader's scratch copy
+    (deleted after the grading) relative to the program's folder."""
+    if arg.startswith(str(scratch) + os.sep):
+        relative = os.path.relpath(arg, cwd)
+        return relative if relative.startswith("..") else "./" + relative
+    return arg
+
+
 class Run(sandbox.Program):
     """A student program seen from a check: the Program plus expectations."""
 
     def __init__(self, trial, argv, cwd, stdin=None, valgrind=False, limits=None):
         self.trial = trial
-        here = str(cwd) + "/"
-        self.shown = " ".join("./" + a[len(here) :] if a.startswith(here) else a for a in map(str, argv))
+        self.shown = " ".join(shown_path(a, cwd, trial.scratch) for a in map(str, argv))
         self.valgrind_files = None
         self.no_valgrind = valgrind and without_valgrind(argv[0])
         if valgrind and not self.no_valgrind:
@@ -791,7 +806,7 @@ def sanitizer_report(trial, limit=40):
         found = SANITIZER_ERROR.search(err)
         if found:
             name = found.group(1).decode() if found.group(1) else "UndefinedBehaviorSanitizer"
-            lines = err[found.start() :].split(b"Shadow bytes around")[0].rstrip().split(b"\n")
+            lines = unscratched(err[found.start() :], trial.scratch).split(b"Shadow bytes around")[0].rstrip().split(b"\n")
             return name, [f"  {readable(line)}" for line in lines[:limit]] + ([f"  ... ({len(lines) - limit} more lines)"] if len(lines) > limit else [])
     return None
 
@@ -830,7 +845,7 @@ def describe_program(program):
         size = f"{total} bytes" + (", middle left out" if truncated else "")
         rows.append(f"    {name} ({size}):" if data else f"    {name}: (empty)")
         if data:
-            rows += ["      " + line for line in lines_of(data, limit=20)]
+            rows += ["      " + line for line in lines_of(unscratched(data, program.trial.scratch), limit=20)]
     said = memcheck.last_words(getattr(program, "valgrind_files", None))
     if said:
         rows += ["    valgrind's log (it ended without its summary):"] + ["      " + readable(line) for line in said]
