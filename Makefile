@@ -5,6 +5,7 @@
 #                                           BUDGET=S: checks not started after S s score 0;
 #                                           FORMAT=prairielearn: PrairieLearn's results.json)
 #   make grade CLASS=DIR [JOBS=N] [OUT=DIR] grade every student folder of DIR, a gradebook
+#                                           (STEP=NN: that step only, merged into OUT's gradebook)
 #   make check STEP=NN                      build and grade one step (exit 0 if it passes)
 #   make hint STEP=NN [LEVEL=all]           the next hint of a step
 #   make test                               the kit's own test suite
@@ -34,7 +35,7 @@ SETUP       = PYTHON="$(PYTHON)" "$(KIT)/tools/setup"
 grade:
 	@$(SETUP) grade
 ifdef CLASS
-	@$(GRADER) class "$(if $(filter /%,$(CLASS)),$(CLASS),$(CURDIR)/$(CLASS))" --out "$(OUT_ABS)" $(if $(JOBS),--jobs $(JOBS)) $(if $(BUDGET),--budget $(BUDGET))
+	@$(GRADER) class "$(if $(filter /%,$(CLASS)),$(CLASS),$(CURDIR)/$(CLASS))" --out "$(OUT_ABS)" $(if $(JOBS),--jobs $(JOBS)) $(if $(BUDGET),--budget $(BUDGET)) $(if $(STEP),--step $(STEP))
 else
 	@$(GRADER) grade --submission "$(SUB_ABS)" --out "$(OUT_ABS)" $(if $(FORMAT),--format $(FORMAT)) $(if $(BUDGET),--budget $(BUDGET))
 endif
