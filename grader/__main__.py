@@ -126,7 +126,7 @@ def main(argv=None):
     p = sub.add_parser("class")
     p.add_argument("folder", help="one sub-folder per student")
     p.add_argument("--out", default=str(registry.KIT / "build" / "grade"))
-    p.add_argument("--jobs", type=int, default=None, help="students graded at once (default: the number of cores)")
+    p.add_argument("--jobs", type=int, default=None, help="students graded at once (default: the whole CPUs the grader may use, at least 1)")
     p.add_argument("--budget", type=float, default=classroom.BUDGET, help="seconds of wall clock per student")
     p.add_argument("--step", action="append", help="only this step (repeatable)")
     p = sub.add_parser("hint")

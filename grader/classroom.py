@@ -431,7 +431,7 @@ def grade_class(folder, out, jobs=None, budget=BUDGET, steps=None):
     inside = cpu.checks_per_student(cpu.SHARE.cpus)
     said, hide = isolation(folder, out)
     out.mkdir(parents=True, exist_ok=True)
-    print(f"socklab: grading {len(students)} students of {folder}, {jobs} at a time; isolation: {said}", flush=True)
+    print(f"socklab: grading {len(students)} students of {folder}, {jobs} at a time; isolation: {said}; {cpu.SHARE.describe(inside)} per student", flush=True)
     progress = Progress(len(students))
     started = time.monotonic()
 
