@@ -247,17 +247,20 @@ def gradescope_layers(archive):
     return layer(debian(), "gradescope", setup, script, files=lambda upper: unzip(archive, upper / "autograder" / "source"))
 
 
-def gradescope(layers, archive, submission, writes, env=None, timeout=900):
+def gradescope(layers, archive, submission, writes, env=None, timeout=900, before="", after=""):
     """Grade a submission folder as Gradescope does, with a fresh /autograder
     from the zip (source/, run_autograder) and the submission in
-    /autograder/submission; (results.json as a dict or None, CompletedProcess)."""
+    /autograder/submission; (results.json as a dict or None, CompletedProcess).
+    before, after: shell commands run as root around run_autograder, in the
+    same root file system (a test's planted secrets, its checks)."""
     home = Path(writes) / "autograder"
     unzip(archive, home / "source")
     shutil.copy(home / "source" / "run_autograder", home / "run_autograder")
     os.chmod(home / "run_autograder", 0o755)
     copy_tree(submission, home / "submission")
     (home / "results").mkdir()
-    done = run(layers, "cd /autograder && ./run_autograder", writes, binds=[(home, "/autograder")], env=env, timeout=timeout)
+    script = "; ".join(part for part in (before, "(cd /autograder && ./run_autograder)", after) if part)
+    done = run(layers, script, writes, binds=[(home, "/autograder")], env=env, timeout=timeout)
     return read_json(home / "results" / "results.json"), done
 
 
