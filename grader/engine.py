@@ -130,6 +130,16 @@ def shown_path(arg, cwd, scratch):
     return arg
 
 
+def listens_itself(server, port):
+    """True unless the listeners on port are known, and none is a socket of
+    the server's own processes (where /proc does not tell, True)."""
+    theirs = net.listener_inodes(port)
+    if theirs is None:
+        return True
+    mine = sandbox.socket_inodes(server)
+    return mine is None or bool(theirs & mine)
+
+
 class Run(sandbox.Program):
     """A student program seen from a check: the Program plus expectations."""
 
@@ -537,6 +547,7 @@ class Trial:
     def wait_listening(self, server, port, within=None):
         within = self.within(within)  # under valgrind, the check's deadlines are VALGRIND_SLOWDOWN longer already
         deadline = time.monotonic() + within
+        foreign = False
         while time.monotonic() < deadline:
             status = server.poll()
             if status is not None:
@@ -547,13 +558,20 @@ class Trial:
             found = net.listeners(port)
             if found is None:  # no /proc/net/tcp: a real connection is the only probe
                 found = {"?"} if self._connectable(port) else set()
+            if found and not listens_itself(server, port):
+                # Another program's listener (on a port the grader reserved, one
+                # still going away): the student's server is not there yet.
+                if not foreign:
+                    self.log("note", f"another program listens on port {port}, not your server: waiting for yours")
+                foreign, found = True, set()
             if found:
                 server.addresses = found
                 self.log("note", f"your server listens on port {port}")
                 return
             time.sleep(0.01)
         raise CheckFailed(
-            f"your server was not listening on port {port} after {within:g} s",
+            f"your server was not listening on port {port} after {within:g} s"
+            + (" (another program listened there, not yours)" if foreign else ""),
             hint="call socket(), bind() to the port given as argument, then listen()",
         )
 
