@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import KIT, PROGRAMS, install, registry
+from conftest import KIT, PROGRAMS, install, registry, taken_again
 
 STEPS = [registry.find("01"), registry.find("02")]
 
@@ -116,7 +116,7 @@ def leftovers(uids, klass, wait=5.0):
                 cmdline = open(f"/proc/{entry}/cmdline", "rb").read().decode(errors="replace")
             except OSError:
                 continue
-            if uid in uids or str(klass) in cmdline:
+            if (uid in uids and not taken_again(uid)) or str(klass) in cmdline:
                 found.append(f"pid {entry} uid {uid}: {cmdline.replace(chr(0), ' ')}")
         if not found or time.monotonic() > deadline:
             return found
