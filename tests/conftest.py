@@ -133,7 +133,7 @@ def taken_again(uid):
     """True while a grading holds the lock of a pool uid: once a grading ends,
     the pool hands its uid to the next one (another test running beside this
     one), and the processes of that uid are then that grading's, not leftovers."""
-    folder = next((f for f in map(contain.private_folder, contain.LOCK_FOLDERS) if f), None)
+    folder = contain.uid_lock_folder()
     try:
         fd = os.open(os.path.join(folder, f"{uid}.lock"), os.O_RDWR | os.O_NOFOLLOW) if folder else None
     except OSError:

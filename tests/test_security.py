@@ -901,7 +901,7 @@ def test_a_process_of_a_uid_no_grading_holds_is_a_leftover_and_not_once_another_
     sleeper = subprocess.Popen(["sleep", "30"], user=uid, group=uid, stdin=subprocess.DEVNULL)
     try:
         assert processes_of({uid}, wait=0) != [], "a process of a free uid is a leftover"
-        folder = next(f for f in map(contain.private_folder, contain.LOCK_FOLDERS) if f)
+        folder = contain.uid_lock_folder()
         fd = os.open(os.path.join(folder, f"{uid}.lock"), os.O_RDWR)
         try:
             import fcntl

@@ -196,7 +196,7 @@ def run(layers, script, writes, binds=(), net=False, env=None, timeout=600):
     # (the suite runs both at once) must never take the same uid, or the one that
     # starts kills the other's programs (take_uid: whatever runs as it is killed).
     # On a platform a container is alone with its uids: PID namespaces apart.
-    locks = next((f for f in map(contain.private_folder, contain.LOCK_FOLDERS) if f), None)
+    locks = contain.uid_lock_folder()
     if locks:
         binds = [*binds, (locks, contain.LOCK_FOLDERS[0])]
     for source, inside, *how in binds:
