@@ -5,6 +5,7 @@
 #                                           BUDGET=S: checks not started after S s score 0;
 #                                           FORMAT=prairielearn: PrairieLearn's results.json)
 #   make grade CLASS=DIR [JOBS=N] [OUT=DIR] grade every student folder of DIR, a gradebook
+#                                           (STEP=NN: that step only, merged into OUT's gradebook)
 #   make check STEP=NN                      build and grade one step (exit 0 if it passes)
 #                                           (SEED=S replays random session S; SEED=random [SESSIONS=N] explores)
 #   make hint STEP=NN [LEVEL=all]           the next hint of a step
@@ -35,7 +36,7 @@ SETUP       = PYTHON="$(PYTHON)" "$(KIT)/tools/setup"
 grade:
 	@$(SETUP) grade
 ifdef CLASS
-	@$(GRADER) class "$(if $(filter /%,$(CLASS)),$(CLASS),$(CURDIR)/$(CLASS))" --out "$(OUT_ABS)" $(if $(JOBS),--jobs $(JOBS)) $(if $(BUDGET),--budget $(BUDGET))
+	@$(GRADER) class "$(if $(filter /%,$(CLASS)),$(CLASS),$(CURDIR)/$(CLASS))" --out "$(OUT_ABS)" $(if $(JOBS),--jobs $(JOBS)) $(if $(BUDGET),--budget $(BUDGET)) $(if $(STEP),--step $(STEP))
 else
 	@$(GRADER) grade --submission "$(SUB_ABS)" --out "$(OUT_ABS)" $(if $(FORMAT),--format $(FORMAT)) $(if $(BUDGET),--budget $(BUDGET))
 endif
@@ -54,16 +55,23 @@ test:
 	@$(SETUP) test
 	@"$(KIT)/tests/run"
 
+# A target of the kit's own copy, run in the student handout: say so, not "No such file".
+KIT_ONLY = @test -e "$(KIT)/$(1)" || { echo "socklab: this copy is the student handout, without $(1): 'make $@' is for the kit's own copy; 'make grade' grades your work" >&2; exit 2; }
+
 handout:
+	$(call KIT_ONLY,tools/package)
 	@"$(PYTHON)" "$(KIT)/tools/package" handout
 
 gradescope:
+	$(call KIT_ONLY,tools/package)
 	@"$(PYTHON)" "$(KIT)/tools/package" gradescope
 
 prairielearn:
+	$(call KIT_ONLY,tools/package)
 	@"$(PYTHON)" "$(KIT)/tools/package" prairielearn
 
 image:
+	$(call KIT_ONLY,tools/image/build)
 	@PYTHON="$(PYTHON)" "$(KIT)/tools/image/build"
 
 bare-machine:
@@ -133,6 +141,7 @@ flaky:
 # BENCH_README=1 also copies the table into README.md. A benchmark: it never fails on speed.
 .PHONY: bench
 bench:
+	$(call KIT_ONLY,tools/bench)
 	@"$(PYTHON)" "$(KIT)/tools/bench" $(if $(filter 1,$(BENCH_README)),--readme)
 
 # make bench-share: the reference graded RUNS times (20) in a cgroup of CPUS CPU (0.5) and MEMORY
@@ -140,5 +149,6 @@ bench:
 # hanging, a flooding and a spinning submission there. Needs root; build/bench/share.json.
 .PHONY: bench-share
 bench-share:
+	$(call KIT_ONLY,tools/bench-share)
 	@"$(PYTHON)" "$(KIT)/tools/bench-share" --runs "$(if $(RUNS),$(RUNS),20)" --cpus "$(if $(CPUS),$(CPUS),0.5)" \
 		--memory "$(if $(MEMORY),$(MEMORY),768)" --busy "$(if $(BUSY),$(BUSY),0)" --valgrind "$(VALGRIND)"

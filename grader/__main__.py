@@ -51,12 +51,17 @@ def grade(args):
         # still leaves one that counts the steps graded so far (runner.partial).
         checkpoint = lambda so_far: report.write(so_far, args.out, args.format)
         result = runner.grade(submission, steps, jobs=args.jobs, found=args.found, budget=args.budget, checkpoint=checkpoint, seeds=seeds)
+    if args.student:  # a class grading: the feedback names the student, not the staged copy (deleted by then)
+        result.submission = args.student
     most = None if args.command == "check" or args.all_details else 2
     passed, failed = report.console(result, details=not args.quiet, most=most)
     if args.command == "grade" and not getattr(args, "remote", None):
         report.progress(result)  # done / current / not started, and the next step
     out = report.write(result, args.out, args.format)
-    print(f"Reports: {out / 'results.json'}, {out / 'junit.xml'}")
+    if args.student:
+        print("Reports: results.json and junit.xml, beside this feedback")
+    else:
+        print(f"Reports: {out / 'results.json'}, {out / 'junit.xml'}")
     print(f"{passed} passed, {failed} failed")
     if args.format == "autolab":  # Autolab reads the scores from the last line
         scores = {step.folder: round(sum(o.score for o in result.of_step(step)), 2) for step in result.steps}
@@ -136,6 +141,7 @@ def main(argv=None):
         p.add_argument("--seed", help="random sessions: replay this seed (a failure names it), or 'random' to explore")
         p.add_argument("--sessions", type=int, help="random sessions per check (from --seed on, or from 1)")
         p.add_argument("--found", default=None, help=argparse.SUPPRESS)  # a class grading: where the step folders were found
+        p.add_argument("--student", default=None, help=argparse.SUPPRESS)  # a class grading: the student's name, for the feedback
         p.add_argument("--hide", action="append", help=argparse.SUPPRESS)  # a class: the class folder, OUT (contain.seal)
         p.add_argument("--format", choices=sorted(report.RESULTS), default="gradescope",
                        help="results.json in Gradescope's shape (autolab: the same, and the last line is Autolab's "
@@ -143,7 +149,7 @@ def main(argv=None):
     p = sub.add_parser("class")
     p.add_argument("folder", help="one sub-folder per student")
     p.add_argument("--out", default=str(registry.KIT / "build" / "grade"))
-    p.add_argument("--jobs", type=int, default=None, help="students graded at once (default: the number of cores)")
+    p.add_argument("--jobs", type=int, default=None, help="students graded at once (default: the whole CPUs the grader may use, at least 1)")
     p.add_argument("--budget", type=float, default=classroom.BUDGET, help="seconds of wall clock per student")
     p.add_argument("--step", action="append", help="only this step (repeatable)")
     p = sub.add_parser("hint")

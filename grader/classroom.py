@@ -144,7 +144,6 @@ def grade_student(student, steps, budget, jobs_inside, isolation_said, hide):
     student.seconds = time.monotonic() - started
     if student.verdict:
         _write_placeholder(student, steps, isolation_said)
-    _tally(student, steps)
 
 
 def inner_budget(budget, steps):
@@ -171,6 +170,7 @@ def run_grader(student, steps, budget, jobs_inside, hide, uid, copy, out):
         command += ["--step", step.folder]
     command += ["--budget", f"{inner_budget(budget, steps):g}"]
     command.append(f"--found={runner.locate(student.source)[1]}")  # the staged copy holds the step folders only
+    command.append(f"--student={student.name}")  # the feedback names the student, not the staged copy
     for path in hide:
         command += ["--hide", path]
     student.out.mkdir(parents=True, exist_ok=True)
@@ -308,25 +308,83 @@ def _write_placeholder(student, steps, isolation_said):
 
 
 def _tally(student, steps):
-    """Totals per step from the student's results.json."""
+    """Totals per step from the student's results.json: the steps it holds
+    tests of (a grading of some steps keeps the others: keep_earlier)."""
     data = json.loads((student.out / "results.json").read_text())
+    student.steps = {}
     for step in steps:
         tests = [t for t in data["tests"] if step.folder in t.get("tags", ())]
-        student.steps[step.folder] = (round(sum(t["score"] for t in tests), 2), step.points)
+        if tests:
+            student.steps[step.folder] = (round(sum(t["score"] for t in tests), 2), step.points)
     student.total = round(sum(s for s, _ in student.steps.values()), 2)
-    student.max = sum(step.points for step in steps)
+    student.max = sum(most for _, most in student.steps.values())
+
+
+# === Grading some steps again ==================================================
+# make grade CLASS=DIR STEP=NN grades one step and keeps the rest: each
+# student's results.json keeps the tests of the other steps from the earlier
+# grading, and the gradebook keeps its other columns and its other students.
+
+
+def earlier_results(student):
+    """The tests of a student's earlier results.json (ours: written from a
+    checked report), or []."""
+    raw = contain.read_own(student.out / "results.json", REPORT_LIMIT)
+    try:
+        data = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return []
+    tests = data.get("tests") if isinstance(data, dict) else None
+    return [t for t in tests if isinstance(t, dict) and isinstance(t.get("tags"), list)] if isinstance(tests, list) else []
+
+
+def test_order(test):
+    """Tests in step order, then check order ("6.10" after "6.9")."""
+    return tuple(int(n) if n.isdigit() else 0 for n in str(test.get("number", "")).split("."))
+
+
+def keep_earlier(student, steps, earlier):
+    """Put back into the student's new results.json the earlier tests of the
+    steps not graded this time."""
+    graded = {s.folder for s in steps}
+    kept = [t for t in earlier if not graded & set(t["tags"])]
+    if not kept:
+        return
+    path = student.out / "results.json"
+    data = json.loads(path.read_text())
+    data["tests"] = sorted(kept + data["tests"], key=test_order)
+    data["score"] = round(sum(t.get("score", 0) for t in data["tests"]), 2)
+    data["output"] = f"{data.get('output', '')} (graded now: {', '.join(sorted(graded))}; the other steps as graded before.)"
+    write_json(path, data)
+
+
+def earlier_gradebook(out):
+    """The rows of an earlier gradebook.csv ({student: row}), and its step columns."""
+    path = Path(out) / "gradebook.csv"
+    if not path.is_file() or path.is_symlink():
+        return {}, []
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    known = {s.folder for s in registry.STEPS}
+    columns = [c for c in (rows[0].keys() if rows else []) if c in known]
+    return {row["student"]: row for row in rows if row.get("student")}, columns
 
 
 # === The class =================================================================
 
 
-def write_gradebook(students, steps, out):
+def write_gradebook(students, steps, out, others=()):
+    """gradebook.csv, sorted by student: the students graded now, and the rows
+    of others (an earlier gradebook's students not in this grading), as they
+    were. A step a student has no grade for is an empty cell."""
     path = Path(out) / "gradebook.csv"
+    rows = [[as_text(st.name), f"{st.total:g}", f"{st.max:g}"] + [f"{st.steps[s.folder][0]:g}" if s.folder in st.steps else "" for s in steps]
+            for st in students]  # fmt: skip
+    rows += [[row["student"], row.get("total", ""), row.get("max", "")] + [row.get(s.folder, "") for s in steps] for row in others]
     with open(path, "w", newline="") as f:
         book = csv.writer(f)
         book.writerow(["student", "total", "max"] + [s.folder for s in steps])
-        for st in students:
-            book.writerow([as_text(st.name), f"{st.total:g}", f"{st.max:g}"] + [f"{st.steps[s.folder][0]:g}" for s in steps])
+        book.writerows(sorted(rows, key=lambda row: row[0].lstrip("'")))
     return path
 
 
@@ -373,24 +431,31 @@ def grade_class(folder, out, jobs=None, budget=BUDGET, steps=None):
     inside = cpu.checks_per_student(cpu.SHARE.cpus)
     said, hide = isolation(folder, out)
     out.mkdir(parents=True, exist_ok=True)
-    print(f"socklab: grading {len(students)} students of {folder}, {jobs} at a time; isolation: {said}", flush=True)
+    print(f"socklab: grading {len(students)} students of {folder}, {jobs} at a time; isolation: {said}; {cpu.SHARE.describe(inside)} per student", flush=True)
     progress = Progress(len(students))
     started = time.monotonic()
 
+    some = len(steps) < len(registry.STEPS)  # some steps only: the others are kept from an earlier grading
+    book_rows, book_columns = earlier_gradebook(out) if some else ({}, [])
+    columns = [s for s in registry.STEPS if s in steps or s.folder in book_columns]
+
     def one(st):
+        earlier = earlier_results(st) if some else []
         try:
             grade_student(st, steps, budget, inside, said, hide)
         except Exception as e:  # one student's trouble never stops the batch
             st.verdict = f"could not be graded: {type(e).__name__}: {e}"
             st.out.mkdir(parents=True, exist_ok=True)
             _write_placeholder(st, steps, said)
-            _tally(st, steps)
+        keep_earlier(st, steps, earlier)
+        _tally(st, columns)
         progress.finished(st)
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(one, students))
-    book = write_gradebook(students, steps, out)
+    graded = {as_text(st.name) for st in students}
+    book = write_gradebook(students, columns, out, [row for name, row in book_rows.items() if name not in graded])
     took = time.monotonic() - started
-    page = class_report.write(students, steps, out, said, took)
+    page = class_report.write(students, columns, out, said, took)
     print(f"Gradebook: {book}\nClass report: {page}\n{len(students)} students graded in {took:.0f} s")
     return students, took

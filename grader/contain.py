@@ -64,11 +64,17 @@ def private_folder(path):
     return path
 
 
+def uid_lock_folder():
+    """The folder of the student uids' locks (the first of LOCK_FOLDERS that is
+    root's alone), or None."""
+    return next((f for f in map(private_folder, LOCK_FOLDERS) if f), None)
+
+
 def take_uid():
     """(uid, lock): a uid of UID_POOL that no other grading of this machine
     holds, until the lock (a descriptor) is closed or this process ends.
     Whatever still runs as that uid is killed first."""
-    folder = next((f for f in map(private_folder, LOCK_FOLDERS) if f), None)
+    folder = uid_lock_folder()
     if folder is None:
         raise RuntimeError(f"no private folder for the locks of the student uids ({', '.join(LOCK_FOLDERS)})")
     for uid in UID_POOL:

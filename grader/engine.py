@@ -114,13 +114,38 @@ def checks_of(module):
 # === Student programs ==========================================================
 
 
+def unscratched(data, scratch):
+    """Output as shown to a student: the scratch copy's paths (a linker's
+    message, a sanitizer's stack, a program printing its folder) relative to
+    it, "01-client/client.c:12", as it is deleted once the grading is done."""
+    return data.replace(str(scratch).encode() + b"/", b"")
+
+
+def shown_path(arg, cwd, scratch):
+    """An argument as the student reads it: a path in the grader's scratch copy
+    (deleted after the grading) relative to the program's folder."""
+    if arg.startswith(str(scratch) + os.sep):
+        relative = os.path.relpath(arg, cwd)
+        return relative if relative.startswith("..") else "./" + relative
+    return arg
+
+
+def listens_itself(server, port):
+    """True unless the listeners on port are known, and none is a socket of
+    the server's own processes (where /proc does not tell, True)."""
+    theirs = net.listener_inodes(port)
+    if theirs is None:
+        return True
+    mine = sandbox.socket_inodes(server)
+    return mine is None or bool(theirs & mine)
+
+
 class Run(sandbox.Program):
     """A student program seen from a check: the Program plus expectations."""
 
     def __init__(self, trial, argv, cwd, stdin=None, valgrind=False, limits=None):
         self.trial = trial
-        here = str(cwd) + "/"
-        self.shown = " ".join("./" + a[len(here) :] if a.startswith(here) else a for a in map(str, argv))
+        self.shown = " ".join(shown_path(a, cwd, trial.scratch) for a in map(str, argv))
         self.valgrind_files = None
         self.no_valgrind = valgrind and without_valgrind(argv[0])
         if valgrind and not self.no_valgrind:
@@ -523,6 +548,7 @@ class Trial:
     def wait_listening(self, server, port, within=None):
         within = self.within(within)  # under valgrind, the check's deadlines are VALGRIND_SLOWDOWN longer already
         deadline = time.monotonic() + within
+        foreign = False
         while time.monotonic() < deadline:
             status = server.poll()
             if status is not None:
@@ -533,13 +559,20 @@ class Trial:
             found = net.listeners(port)
             if found is None:  # no /proc/net/tcp: a real connection is the only probe
                 found = {"?"} if self._connectable(port) else set()
+            if found and not listens_itself(server, port):
+                # Another program's listener (on a port the grader reserved, one
+                # still going away): the student's server is not there yet.
+                if not foreign:
+                    self.log("note", f"another program listens on port {port}, not your server: waiting for yours")
+                foreign, found = True, set()
             if found:
                 server.addresses = found
                 self.log("note", f"your server listens on port {port}")
                 return
             time.sleep(0.01)
         raise CheckFailed(
-            f"your server was not listening on port {port} after {within:g} s",
+            f"your server was not listening on port {port} after {within:g} s"
+            + (" (another program listened there, not yours)" if foreign else ""),
             hint="call socket(), bind() to the port given as argument, then listen()",
         )
 
@@ -792,7 +825,7 @@ def sanitizer_report(trial, limit=40):
         found = SANITIZER_ERROR.search(err)
         if found:
             name = found.group(1).decode() if found.group(1) else "UndefinedBehaviorSanitizer"
-            lines = err[found.start() :].split(b"Shadow bytes around")[0].rstrip().split(b"\n")
+            lines = unscratched(err[found.start() :], trial.scratch).split(b"Shadow bytes around")[0].rstrip().split(b"\n")
             return name, [f"  {readable(line)}" for line in lines[:limit]] + ([f"  ... ({len(lines) - limit} more lines)"] if len(lines) > limit else [])
     return None
 
@@ -831,7 +864,7 @@ def describe_program(program):
         size = f"{total} bytes" + (", middle left out" if truncated else "")
         rows.append(f"    {name} ({size}):" if data else f"    {name}: (empty)")
         if data:
-            rows += ["      " + line for line in lines_of(data, limit=20)]
+            rows += ["      " + line for line in lines_of(unscratched(data, program.trial.scratch), limit=20)]
     said = memcheck.last_words(getattr(program, "valgrind_files", None))
     if said:
         rows += ["    valgrind's log (it ended without its summary):"] + ["      " + readable(line) for line in said]

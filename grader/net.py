@@ -80,22 +80,29 @@ class Port(int):
 def tcp_sockets(port=None, states=None):
     """(local_ip_hex, port, state) of the TCP sockets in this network namespace
     (only those on port, or in states, when given; states as in /proc/net/tcp)."""
-    return [(ip, sport, state) for ip, sport, _, state, _ in _sockets(port, states)]
+    return [(ip, sport, state) for ip, sport, _, state, _, _ in _sockets(port, states)]
 
 
 def unread_bytes(port, peer_port):
     """Bytes waiting in the receive queue of the TCP socket on local port
     `port` connected to `peer_port` (data its program has not read yet), or
     None if there is no such socket."""
-    for _, _, dport, state, queue in _sockets(port, {"01"}):  # ESTABLISHED
+    for _, _, dport, state, queue, _ in _sockets(port, {"01"}):  # ESTABLISHED
         if dport == peer_port:
             return queue
     return None
 
 
+def listener_inodes(port):
+    """The inodes of the sockets listening on port (a process holding one has
+    "socket:[INODE]" among its descriptors), or None when they cannot be told."""
+    inodes = {inode for *_, inode in _sockets(port, {LISTEN})}
+    return None if not inodes or 0 in inodes else inodes
+
+
 def _sockets(port, states):
-    """(local_ip_hex, port, peer_port, state, receive_queue) of the TCP sockets,
-    through sock_diag, or the text tables of /proc where it is missing."""
+    """(local_ip_hex, port, peer_port, state, receive_queue, inode) of the TCP
+    sockets, through sock_diag, or the text tables of /proc where it is missing."""
     rows = diag_sockets(port, states)  # filtered by the kernel
     if rows is not None:
         return rows
@@ -105,10 +112,10 @@ def _sockets(port, states):
             with open(name) as f:
                 next(f)
                 for line in f:
-                    fields = line.split()  # sl local remote st tx_queue:rx_queue ...
+                    fields = line.split()  # sl local remote st tx_queue:rx_queue tr:when retrnsmt uid timeout inode ...
                     ip, number = fields[1].split(":")
                     queue = int(fields[4].split(":")[1], 16)
-                    rows.append((ip, int(number, 16), int(fields[2].split(":")[1], 16), fields[3], queue))
+                    rows.append((ip, int(number, 16), int(fields[2].split(":")[1], 16), fields[3], queue, int(fields[9])))
         except OSError:
             pass
     return [r for r in rows if (port is None or r[1] == port) and (states is None or r[3] in states)]
@@ -163,8 +170,8 @@ def _diag_answers(nl, family, rows):
             state = data[at + 17]
             sport, dport = struct.unpack_from("!HH", data, at + 20)
             src = data[at + 24 : at + 24 + width]
-            queue = struct.unpack_from("=I", data, at + 72)[0]
-            rows.append((_proc_hex(src), sport, dport, f"{state:02X}", queue))
+            queue, inode = struct.unpack_from("=I", data, at + 72)[0], struct.unpack_from("=I", data, at + 84)[0]
+            rows.append((_proc_hex(src), sport, dport, f"{state:02X}", queue, inode))
             at += (length + 3) & ~3
 
 

@@ -329,15 +329,17 @@ def build(step, scratch, absent=""):
         outcome.output = note or f"no folder {step.folder} in the submission: nothing to grade for this step" + (f"\n{absent}" if absent else "")
         outcome.verdict = outcome.output.splitlines()[0]
         return outcome, None
+    # Run in the step folder, without make's "Entering directory '/tmp/...'"
+    # lines: the log names the student's files, not the grader's scratch copy.
     make = sandbox.Program(
-        ["make", "-C", str(folder), *make_variables()],
-        scratch,
+        ["make", "--no-print-directory", *make_variables()],
+        folder,
         limits={"as": None, "cpu": BUILD_TIMEOUT, "nofile": 1024},
         label=f"make -C {step.folder}",
     )
     status = make.wait(BUILD_TIMEOUT)
     make.kill()
-    log = make.stdout.data() + make.stderr.data()
+    log = engine.unscratched(make.stdout.data() + make.stderr.data(), scratch)
     outcome.seconds = time.monotonic() - started
     if status is None:
         outcome.verdict = f"make did not finish within {BUILD_TIMEOUT} s"

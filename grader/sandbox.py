@@ -419,6 +419,28 @@ def student_pids(program):
     return found
 
 
+def socket_inodes(program):
+    """The inodes of the sockets the processes of a started program hold (as
+    net.listener_inodes() gives them; none while it is still starting), or
+    None when /proc does not tell."""
+    pids = student_pids(program)
+    inodes, seen = set(), not pids
+    for pid in pids:
+        try:
+            names = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue  # gone, or not ours to read
+        seen = True
+        for name in names:
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{name}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(int(link[8:-1]))
+    return inodes if seen else None
+
+
 def student_pid(program):
     """The student's own process (the first the launcher started), or None."""
     found = student_pids(program)

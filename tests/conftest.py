@@ -1,6 +1,7 @@
 """Shared helpers of the kit's self-tests: grading a folder, installing a
 test program as a one-step submission, finding processes left behind."""
 
+import fcntl
 import os
 import re
 import shutil
@@ -10,7 +11,7 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(KIT))
 
-from grader import registry, runner, sandbox  # noqa: E402,F401
+from grader import contain, registry, runner, sandbox  # noqa: E402,F401
 
 PROGRAMS = KIT / "tests" / "programs"
 SOLUTION_DIFF = "solution.diff"  # a folder program holding this is the reference solution with the diff applied
@@ -126,3 +127,23 @@ def leftovers(report):
         if report.scratch in exe or report.scratch in cmdline:
             found.append(f"pid {entry}: {cmdline.replace(chr(0), ' ')}")
     return found
+
+
+def taken_again(uid):
+    """True while a grading holds the lock of a pool uid: once a grading ends,
+    the pool hands its uid to the next one (another test running beside this
+    one), and the processes of that uid are then that grading's, not leftovers."""
+    folder = contain.uid_lock_folder()
+    try:
+        fd = os.open(os.path.join(folder, f"{uid}.lock"), os.O_RDWR | os.O_NOFOLLOW) if folder else None
+    except OSError:
+        return False
+    if fd is None:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # our own lock, if we took it, goes with it

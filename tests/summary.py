@@ -1,8 +1,8 @@
-"""Print the closing lines of `make test` from pytest's JUnit report:
-`N passed, N failed` (and `, N skipped` when some were), then the kit's own
-diagnosis rate: of the known-bug fixtures, how many failures name their
-cause (the fixture's `cause:` line, tests/test_programs.py), and which
-fixtures have no cause line yet."""
+"""Print the closing lines of `make test` from pytest's JUnit report: the
+kit's own diagnosis rate (of the known-bug fixtures, how many failures name
+their cause: the fixture's `cause:` line, tests/test_programs.py; and which
+fixtures have no cause line yet), then, last, `N passed, N failed` (and
+`, N skipped` when some were)."""
 
 import sys
 import xml.etree.ElementTree as ET
@@ -18,12 +18,11 @@ for case in root.iter("testcase"):
     for prop in case.iter("property"):
         if prop.get("name") == "cause":
             causes[case.get("name", "").partition("[")[2].rstrip("]")] = prop.get("value")
-line = f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else "")
-print(line)
 if causes:
     named = sum(value == "named" for value in causes.values())
     print(f"causes named: {named} of {len(causes)} known-bug fixtures")
     without = sorted(name for name, value in causes.items() if value == "no cause line")
     if without:
         print(f"without a cause line ({len(without)}): " + ", ".join(without))
+print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))  # last, as SPEC §3 says
 sys.exit(1 if failed or not total else 0)

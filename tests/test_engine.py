@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import KIT
-from grader import contain, memcheck, net, registry, runner, sandbox, text
+from grader import contain, engine, memcheck, net, registry, runner, sandbox, text
 from grader.engine import Outcome
 
 @pytest.fixture
@@ -335,6 +335,49 @@ def test_unread_bytes_is_the_receive_queue_of_a_connection(how, monkeypatch):
     finally:
         for s in (client, accepted, listener):
             s.close()
+
+
+LISTEN_LATE = """import socket, sys, time
+time.sleep(0.3)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind((sys.argv[1], int(sys.argv[2])))
+    s.listen(4)
+except OSError as e:
+    print(f"port {sys.argv[2]}: {e.strerror}", file=sys.stderr)
+    sys.exit(1)
+time.sleep(30)
+"""
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "127.0.0.2"])
+def test_another_programs_listener_is_not_taken_for_the_servers(tmp_path, address):
+    """A listener already on the port (another program's, on a port the
+    grader reserved) is not the student's server: wait_listening waits for
+    the server's own, and a server that cannot bind there (exit 1) is seen to
+    exit, not called listening (CI once failed a correct program so)."""
+    port = net.free_port()
+    foreign = socket.socket()
+    foreign.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    foreign.bind(("127.0.0.1", port))
+    foreign.listen(4)
+    (tmp_path / "late.py").write_text(LISTEN_LATE)
+    t = engine.Trial(registry.find("02"), tmp_path, tmp_path, engine.CheckSpec("self-test", None))
+    try:
+        server = t.run_command(["/usr/bin/python3", str(tmp_path / "late.py"), address, str(port)], valgrind=False)
+        if address == "0.0.0.0":  # the port is taken on 127.0.0.1: the server exits
+            with pytest.raises(engine.CheckFailed) as failed:
+                t.wait_listening(server, port, within=10)
+            assert "exited with status 1 before listening" in failed.value.message
+        else:  # another address of the same port: the server's own listener is found
+            t.wait_listening(server, port, within=10)
+            assert server.poll() is None
+        assert ("note", f"another program listens on port {port}, not your server: waiting for yours") in t.lines
+    finally:
+        t.cleanup()
+        foreign.close()
+        port.release()
 
 
 # === Text ======================================================================

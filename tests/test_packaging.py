@@ -84,8 +84,9 @@ def test_handout_grades_its_starters(tmp_path):
     assert results["score"] == 0
     builds = [t for t in results["tests"] if t["number"].endswith(".0")]
     assert builds and all(t["status"] == "passed" for t in builds), [t["output"] for t in builds if t["status"] != "passed"]
-    refused = subprocess.run(["make", "-s", "test"], cwd=kit, capture_output=True, text=True, timeout=60)
-    assert refused.returncode != 0 and "handout" in refused.stderr
+    for target in ("test", "handout", "gradescope", "prairielearn", "image", "bare-machine", "bench", "bench-share", "fuzz", "flaky"):
+        refused = subprocess.run(["make", "-s", target], cwd=kit, capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2 and "student handout" in refused.stderr, f"make {target}: {refused.stderr}"
 
 
 def test_gradescope_zip_layout():

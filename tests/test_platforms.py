@@ -113,6 +113,56 @@ def test_gradescope_gives_the_solutions_full_marks_in_its_layout(gradescope_laye
     assert all(t["status"] == "passed" for t in results["tests"]), said(results, done)
 
 
+HOSTILE_MAKEFILE = """\
+client:
+\t@sh ./attack.sh
+\tfalse
+"""
+HOSTILE_SCRIPT = """\
+exec 2>&1
+printf '{{"score": 90, "tests": []}}' > /autograder/results/results.json 2>/dev/null && echo "FORGED results.json"
+ln -sf /root/secret-{token} /autograder/results/junit.xml 2>/dev/null && echo "FORGED a link in results"
+cat /root/secret-{token} 2>/dev/null && echo "READ the root-only secret"
+env | grep -q GS_SECRET && echo "READ the platform's environment"
+echo pwned > /autograder/source/grader/pwned-{token} 2>/dev/null && echo "OVERWROTE the kit"
+python3 -c 'import socket; socket.create_connection(("127.0.0.1", {port}), timeout=2); print("REACHED a service on loopback")' 2>/dev/null
+python3 -c 'print("SEES", [l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines()[2:]])'
+setsid sleep 600 {token} </dev/null >/dev/null 2>&1 &
+echo "ATTACKS DONE"
+"""
+
+
+def test_gradescope_a_hostile_student_gets_the_true_score_and_nothing_else(gradescope_layers, gradescope_zip, tmp_path, run):
+    """Issue 14 in Gradescope's own layout: a Makefile that forges
+    /autograder/results, reads a root-only file and the platform's
+    environment, writes into the kit, reaches a service on loopback and
+    leaves a process behind gets none of it; its honest step is graded."""
+    token, port = "s3cr3t-%d" % os.getpid(), 7777
+    value = token[::-1] + "-value"  # what the secret file and variable hold (the token names them)
+    sub = submission(tmp_path, "solutions", "02-server")
+    hostile = sub / "01-client"
+    hostile.mkdir()
+    (hostile / "Makefile").write_text(HOSTILE_MAKEFILE)
+    (hostile / "attack.sh").write_text(HOSTILE_SCRIPT.format(token=token, port=port))
+    before = (
+        f"echo {value} > /root/secret-{token} && chmod 600 /root/secret-{token}"
+        f" && (python3 -c 'import socket, time; s = socket.socket(); s.bind((\"127.0.0.1\", {port})); s.listen(8); time.sleep(900)' &)"
+    )
+    after = f"pgrep -f 'slee[p] 600 {token}' >/dev/null && echo LEFT-RUNNING; ls /autograder/source/grader | grep -q pwned && echo KIT-CHANGED; true"
+    results, done = rootfs.gradescope(gradescope_layers, gradescope_zip, sub, run, env={"GS_SECRET": value}, before=before, after=after)
+    assert results is not None, said(results, done)
+    build = next(t for t in results["tests"] if t["name"] == "01-client: builds with make")
+    assert "ATTACKS DONE" in build["output"], said(results, done)  # the attacks ran, as the student's uid
+    text = json.dumps(results)
+    for word in ("FORGED", "READ the", "OVERWROTE", "REACHED"):
+        assert word not in text, f"an attack worked: {word}\n{build['output']}"
+    assert value not in text, "the secret reached the student's report"
+    assert "'lo']" in build["output"], f"the student's program saw more than loopback: {build['output']}"
+    scores = by_step(results)
+    assert (scores["01-client"], scores["02-server"], results["score"]) == (0, 10, 10), said(results, done)
+    assert "LEFT-RUNNING" not in done.stdout and "KIT-CHANGED" not in done.stdout, done.stdout[-2000:]
+
+
 def test_gradescope_gives_the_starters_0_with_every_build_passing(gradescope_layers, gradescope_zip, tmp_path, run):
     results, done = rootfs.gradescope(gradescope_layers, gradescope_zip, submission(tmp_path, "steps"), run,
                                       env={"SOCKLAB_VALGRIND": "0"})  # fmt: skip

@@ -3,6 +3,7 @@ and that whatever bytes a student's build or program prints, every report
 stays well-formed and no line of it can be faked."""
 
 import io
+import shutil
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -245,3 +246,18 @@ def test_a_missing_step_folder_is_a_failed_build(tmp_path):
     result = grade(tmp_path, STEP)
     assert not result.outcomes[0].passed
     assert f"no folder {STEP.folder}" in result.outcomes[0].output
+
+
+def test_reports_name_no_path_of_the_graders_scratch_copy(tmp_path):
+    """The scratch copy is deleted after the grading: a build log or a
+    transcript that names it points the student at nothing (make's
+    'Entering directory', the unit-test binary of step 05)."""
+    broken = tmp_path / "01-client"
+    shutil.copytree(KIT / "steps" / "01-client", broken)
+    (broken / "client.c").write_text("int main(void) { return missing_function(); }\n")
+    shutil.copytree(KIT / "steps" / "05-framing", tmp_path / "05-framing")  # the starter: its unit cases fail
+    report = runner.grade(tmp_path, [registry.find("01"), registry.find("05")])
+    assert not report.outcomes[0].passed and "missing_function" in report.outcomes[0].output
+    named = [o.name for o in report.outcomes if report.scratch in o.output or "socklab-grade-" in o.output]
+    assert not named, f"these name the scratch copy {report.scratch}: {named}"
+    assert any("../05-framing-unit-tests/" in o.output for o in report.outcomes), "the unit tests' program, shown relative to the step"

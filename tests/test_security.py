@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KIT, PROGRAMS, registry
+from conftest import KIT, PROGRAMS, registry, taken_again
 
 CLIENT, SERVER = registry.find("01"), registry.find("02")
 PYTHON = "/usr/bin/python3"  # what a student's Makefile finds on every Debian
@@ -185,8 +185,9 @@ def processes_with(token, wait=5.0):
 
 
 def processes_of(uids, wait=5.0):
-    """Processes still running as one of these uids."""
-    return processes(lambda pid: os.stat(f"/proc/{pid}").st_uid in uids, wait)
+    """Processes still running as one of these uids, while no other grading
+    has taken the uid from the pool since."""
+    return processes(lambda pid: (uid := os.stat(f"/proc/{pid}").st_uid) in uids and not taken_again(uid), wait)
 
 
 def processes(matches, wait):
@@ -884,3 +885,31 @@ def test_special_files_and_hard_links_in_a_submission_are_not_copied(tmp_path, w
     assert "pipe (a FIFO (named pipe))" in build and "zero (a device)" in build and "shadow (a hard link" in build, build
     assert results["score"] == CLIENT.points, done.stdout[-3000:]
     no_secrets({**reports_of(tmp_path / "out"), "console": done.stdout}, world)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs a process as a pool uid: root only")
+def test_a_process_of_a_uid_no_grading_holds_is_a_leftover_and_not_once_another_takes_it():
+    """The leftover checks above count a process of a student's uid, unless
+    another grading (a test beside this one) has taken that uid from the pool
+    since: its processes are then that grading's (CI once failed the class
+    test on the Gradescope test's hostile 'sleep 600', run as the same uid
+    after the class had given it back)."""
+    from grader import contain
+
+    uid, lock = contain.take_uid()
+    os.close(lock)  # given back, as at the end of a grading
+    sleeper = subprocess.Popen(["sleep", "30"], user=uid, group=uid, stdin=subprocess.DEVNULL)
+    try:
+        assert processes_of({uid}, wait=0) != [], "a process of a free uid is a leftover"
+        folder = contain.uid_lock_folder()
+        fd = os.open(os.path.join(folder, f"{uid}.lock"), os.O_RDWR)
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another grading takes it (without killing it, as take_uid would)
+            assert processes_of({uid}, wait=0) == [], "the uid's processes now belong to the grading holding it"
+        finally:
+            os.close(fd)
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -38,6 +38,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 KIT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(KIT))
+from grader import contain  # noqa: E402
 CACHE = KIT / "build" / "rootfs"
 SUITE = "bookworm"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -190,6 +192,13 @@ def run(layers, script, writes, binds=(), net=False, env=None, timeout=600):
         "set -e",
         f"mount -t overlay overlay -o lowerdir={':'.join(str(l) for l in layers)},upperdir={writes / 'upper'},workdir={writes / 'work'} {q(str(root))}",
     ]
+    # The student uids' locks are the host's: a grading in here and one outside
+    # (the suite runs both at once) must never take the same uid, or the one that
+    # starts kills the other's programs (take_uid: whatever runs as it is killed).
+    # On a platform a container is alone with its uids: PID namespaces apart.
+    locks = contain.uid_lock_folder()
+    if locks:
+        binds = [*binds, (locks, contain.LOCK_FOLDERS[0])]
     for source, inside, *how in binds:
         target = q(str(root) + inside)
         lines += [f"mkdir -p {target}", f"mount --bind {q(str(source))} {target}"]
@@ -247,17 +256,20 @@ def gradescope_layers(archive):
     return layer(debian(), "gradescope", setup, script, files=lambda upper: unzip(archive, upper / "autograder" / "source"))
 
 
-def gradescope(layers, archive, submission, writes, env=None, timeout=900):
+def gradescope(layers, archive, submission, writes, env=None, timeout=900, before="", after=""):
     """Grade a submission folder as Gradescope does, with a fresh /autograder
     from the zip (source/, run_autograder) and the submission in
-    /autograder/submission; (results.json as a dict or None, CompletedProcess)."""
+    /autograder/submission; (results.json as a dict or None, CompletedProcess).
+    before, after: shell commands run as root around run_autograder, in the
+    same root file system (a test's planted secrets, its checks)."""
     home = Path(writes) / "autograder"
     unzip(archive, home / "source")
     shutil.copy(home / "source" / "run_autograder", home / "run_autograder")
     os.chmod(home / "run_autograder", 0o755)
     copy_tree(submission, home / "submission")
     (home / "results").mkdir()
-    done = run(layers, "cd /autograder && ./run_autograder", writes, binds=[(home, "/autograder")], env=env, timeout=timeout)
+    script = "; ".join(part for part in (before, "(cd /autograder && ./run_autograder)", after) if part)
+    done = run(layers, script, writes, binds=[(home, "/autograder")], env=env, timeout=timeout)
     return read_json(home / "results" / "results.json"), done
 
 
