@@ -43,6 +43,7 @@ class Seen:
     typed: bytes = b""  # everything the grader typed at its stdin
     unread_input: int = 0  # typed bytes it has not read yet
     unread_socket: int = None  # bytes the grader sent that wait unread in its sockets (None: unknown)
+    reads_stdin_only: bool = None  # every thread of it sleeps in a read() of its stdin (None: unknown)
 
     @property
     def ended(self):
@@ -424,6 +425,22 @@ def not_reading_socket(e):
     return None
 
 
+def deaf_while_reading_stdin(e):
+    """What was due from it did not come, and all it does is wait in a read()
+    of its stdin, everything typed read: it cannot see its socket (a close, a
+    reset, bytes) until a line is typed."""
+    if e.channel not in ("stdout", "socket") or (e.got and e.expected and not e.expected.startswith(e.got)):
+        return None  # no output was due (an exit, say), or something else came: not a wait
+    for p in e.programs:
+        if p.status is None and p.stdin_open and not p.unread_input and p.reads_stdin_only:
+            return (
+                "your program sleeps in a read() of its stdin (everything typed was read), so it does not see "
+                "what happens on its socket (bytes, a close, a reset) until the user types a line: wait on both "
+                "with poll() and serve whichever is ready"
+            )
+    return None
+
+
 def stdio_hides_lines(e):
     """Everything typed was read, not all of it was sent, and the program waits."""
     p = e.program
@@ -491,6 +508,7 @@ SPECIFIC = (
     dropped_bytes,
     stopped_at_buffer_size,
     not_reading_socket,
+    deaf_while_reading_stdin,
     stdio_hides_lines,
     partial_line_held,
     not_flushed,

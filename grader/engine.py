@@ -686,6 +686,7 @@ class Trial:
             typed=bytes(program.typed),
             unread_input=program.unread_input(),
             unread_socket=self.unread_socket(program),
+            reads_stdin_only=sandbox.sleeps_reading_stdin(program) if program.stdin is not None and program.poll() is None else None,
         )
 
     def unread_socket(self, program):

@@ -441,6 +441,38 @@ def socket_inodes(program):
     return inodes if seen else None
 
 
+# read(), pread64(), readv(): the calls a program sleeps in when it waits for
+# its stdin (fgets, getline and scanf end in read()), by architecture (the
+# kernel's syscall tables: arch/x86/entry/syscalls/syscall_64.tbl,
+# include/uapi/asm-generic/unistd.h for arm64 and riscv).
+READ_CALLS = {"x86_64": {0, 17, 19}, "aarch64": {63, 65, 67}, "riscv64": {63, 65, 67}}
+
+
+def sleeps_reading_stdin(program):
+    """True if every thread of the program's processes sleeps in a read of
+    file descriptor 0 (its stdin): it can see nothing else until a line is
+    typed. False if one does anything else; None where /proc does not tell
+    (another architecture, no access)."""
+    calls = READ_CALLS.get(os.uname().machine)
+    pids = student_pids(program)
+    if calls is None or not pids:
+        return None
+    for pid in pids:
+        try:
+            threads = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            return None
+        for tid in threads:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+                    fields = f.read().split()  # "NR ARG1 ...", "-1 ..." (asleep outside a call) or "running"
+            except OSError:
+                return None
+            if len(fields) < 2 or not fields[0].isdigit() or int(fields[0]) not in calls or int(fields[1], 16) != 0:
+                return False
+    return True
+
+
 def student_pid(program):
     """The student's own process (the first the launcher started), or None."""
     found = student_pids(program)

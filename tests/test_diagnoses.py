@@ -77,6 +77,11 @@ NAMED = [
     ),
     pytest.param(dict(programs=[Seen("./chat", stdin_open=True, unread_socket=23)], channel="stdout", expected=b"hi\n", got=b""), "unread in your program's socket", id="lockstep"),
     pytest.param(
+        dict(programs=[Seen("./chat", stdout=b"Got connection from x\n", stdout_total=22, stdin_open=True, unread_socket=0, reads_stdin_only=True)], channel="stdout", got=b""),
+        "sleeps in a read() of its stdin",
+        id="deaf-while-reading-stdin",
+    ),
+    pytest.param(
         dict(
             program=Seen("./chat", stdin_open=True, typed=b"one\ntwo\nthree\n"),
             programs=[Seen("./chat", stdin_open=True, typed=b"one\ntwo\nthree\n")],
@@ -119,6 +124,10 @@ UNNAMED = [
     pytest.param(dict(program=Seen("./srv", unread_socket=12), channel="stdout", expected=b"line\n", got=b""), id="not-flushed-but-unread"),
     pytest.param(dict(programs=[Seen("./srv", status=Status("signal", signal.SIGTERM), signals_sent=frozenset({signal.SIGTERM}), asked_to_end=True)]), id="stopped-by-the-grader"),
     pytest.param(dict(programs=[Seen("./client", status=Status("exit", 0))]), id="client-ended"),
+    # the stdin-only wait: not when no output was due (an exit), nor with a thread elsewhere, nor with typed bytes unread
+    pytest.param(dict(programs=[Seen("./chat", stdin_open=True, unread_socket=0, reads_stdin_only=True)]), id="waits-for-stdin-no-output-due"),
+    pytest.param(dict(programs=[Seen("./chat", stdout_total=5, stdin_open=True, unread_socket=0, reads_stdin_only=False)], channel="stdout", got=b""), id="a-thread-elsewhere"),
+    pytest.param(dict(programs=[Seen("./chat", stdout_total=5, stdin_open=True, unread_input=4, unread_socket=0, reads_stdin_only=True)], channel="stdout", got=b""), id="typed-bytes-unread"),
 ]
 
 

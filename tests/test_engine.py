@@ -221,6 +221,29 @@ def test_memory_limit_makes_a_huge_allocation_fail(tmp_path):
     assert status.code == 7
 
 
+@pytest.mark.skipif(os.uname().machine not in sandbox.READ_CALLS, reason="no table of read() calls for this architecture")
+def test_a_program_that_only_waits_for_its_stdin_is_seen_so(tmp_path, mode):
+    """sleeps_reading_stdin: True for a program whose every thread sleeps in a
+    read() of fd 0 (the lockstep chat programs' way of not seeing their
+    socket), False for one sleeping elsewhere or with a thread that does."""
+    threads = compile_c(tmp_path, """
+        #include <pthread.h>
+        #include <unistd.h>
+        static void *nap(void *arg) { (void)arg; sleep(100); return NULL; }
+        int main(void) { pthread_t t; char c; pthread_create(&t, NULL, nap, NULL); return (int)read(0, &c, 1); }
+    """, "threads")  # glibc 2.34 and later: pthread is in libc
+    expected = {("cat",): True, ("sleep", "100"): False, (threads,): False}
+    for argv, waits in expected.items():
+        program = sandbox.Program(list(argv), tmp_path, stdin="pipe")
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and sandbox.sleeps_reading_stdin(program) != waits:
+                time.sleep(0.05)
+            assert sandbox.sleeps_reading_stdin(program) == waits, argv
+        finally:
+            program.kill()
+
+
 # === Ports =====================================================================
 
 

@@ -896,13 +896,13 @@ def test_a_process_of_a_uid_no_grading_holds_is_a_leftover_and_not_once_another_
     after the class had given it back)."""
     from grader import contain
 
-    uid, lock = contain.take_uid()
-    os.close(lock)  # given back, as at the end of a grading
+    uid = contain.UID_POOL[-1]  # given back, as at the end of a grading: the pool hands out its lowest free uid, never this one while tests run
+    assert not taken_again(uid), "another grading holds the pool's last uid"
     sleeper = subprocess.Popen(["sleep", "30"], user=uid, group=uid, stdin=subprocess.DEVNULL)
     try:
         assert processes_of({uid}, wait=0) != [], "a process of a free uid is a leftover"
         folder = contain.uid_lock_folder()
-        fd = os.open(os.path.join(folder, f"{uid}.lock"), os.O_RDWR)
+        fd = os.open(os.path.join(folder, f"{uid}.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             import fcntl
 
