@@ -415,9 +415,16 @@ def seal(keep=(), hide=()):
     temps = [t for t in TEMP_FOLDERS if _is_real_dir(t) and not any(_under(t, k) for k in kept)]
     if "/tmp" not in temps:  # the reports go to /tmp itself: no private one
         temps = []
+    # The way back if a step fails: the namespaces, then the root and the
+    # working folder (setns() into a mount namespace moves both to that
+    # namespace's own: in a chroot, a bare root file system, they differ).
+    before = []
     try:
-        before = [os.open(f"/proc/self/ns/{ns}", os.O_RDONLY) for ns in ("net", "mnt", "ipc")]
+        for path in ("/proc/self/ns/net", "/proc/self/ns/mnt", "/proc/self/ns/ipc", "/", "."):
+            before.append(os.open(path, os.O_RDONLY))
     except OSError:
+        for fd in before:
+            os.close(fd)
         return ""  # no /proc: no way back if a step failed, so no namespaces
     try:
         _check(_libc().unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC), "unshare")
@@ -447,6 +454,9 @@ def seal(keep=(), hide=()):
     except OSError as error:
         for fd, ns in zip(before, (CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWIPC)):
             _libc().setns(fd, ns)
+        os.fchdir(before[3])  # the root it had (a chroot's), then the folder it was in
+        os.chroot(".")
+        os.fchdir(before[4])
         print(f"socklab: namespaces could not be set up ({error}): graded without them", file=sys.stderr)
         return ""
     finally:

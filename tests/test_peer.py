@@ -43,7 +43,8 @@ def test_peer_01_greets_the_reference_client_over_ipv4_and_ipv6(live, tmp_path_f
     port = free_port()
     partner = live(peer("01", port))
     partner.wait_for(f"listening on port {port}: run steps/01-client/client localhost {port}")
-    run = subprocess.run([client / "client", "localhost", str(port)], capture_output=True, text=True, timeout=10, cwd=KIT)
+    # 127.0.0.1, not localhost: where /etc/hosts also maps localhost to ::1 (Docker's, a bare Debian's), a client goes there first
+    run = subprocess.run([client / "client", "127.0.0.1", str(port)], capture_output=True, text=True, timeout=10, cwd=KIT)
     assert run.returncode == 0 and run.stdout == GREETING
     partner.wait_for('peer→client 23 bytes "Welcome to the server!\\n"')
     assert "client connected from 127.0.0.1:" in partner.text and "::ffff:" not in partner.text  # IPv4 as IPv4

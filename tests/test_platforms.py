@@ -12,6 +12,7 @@ without them these tests are skipped, except in CI."""
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -217,6 +218,16 @@ def test_sanitized_programs_see_a_proc_of_their_own_in_a_bare_root_file_system(g
     done = rootfs.run(gradescope_layers, script, run, binds=[(KIT, "/kit", "ro")])
     results = rootfs.read_json(run / "upper" / "tmp" / "out" / "results.json")
     assert results and results["score"] == registry.find("01").points, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_namespaces_half_set_up_come_back_to_the_root_file_system_they_left(gradescope_layers, tmp_path, run):
+    # setns() back into the first mount namespace moves the root to that
+    # namespace's: in a chroot, the grader then saw the host's / (no /kit).
+    from test_security import ROLLBACK
+
+    done = rootfs.run(gradescope_layers, f"cd /kit && python3 -c {shlex.quote(ROLLBACK)} /kit", run, binds=[(KIT, "/kit", "ro")])
+    assert done.stdout.split() == ["''", "True", "False", "True"], done.stdout[-2000:] + done.stderr[-2000:]
+    assert "namespaces could not be set up (" in done.stderr
 
 
 # === PrairieLearn ==============================================================
