@@ -7,6 +7,7 @@
 #   make grade CLASS=DIR [JOBS=N] [OUT=DIR] grade every student folder of DIR, a gradebook
 #                                           (STEP=NN: that step only, merged into OUT's gradebook)
 #   make check STEP=NN                      build and grade one step (exit 0 if it passes)
+#                                           (SEED=S replays random session S; SEED=random [SESSIONS=N] explores)
 #   make hint STEP=NN [LEVEL=all]           the next hint of a step
 #   make test                               the kit's own test suite
 #   make handout                            dist/socklab-student.tar.gz (no solutions, no kit tests)
@@ -43,7 +44,7 @@ endif
 check:
 	@test -n "$(STEP)" || { echo "usage: make check STEP=NN   (for example: make check STEP=01)" >&2; exit 2; }
 	@$(SETUP) grade
-	@$(GRADER) check "$(STEP)" --submission "$(SUB_ABS)" --out "$(OUT_ABS)" $(if $(FORMAT),--format $(FORMAT)) $(if $(REMOTE),--remote "$(REMOTE)")
+	@$(GRADER) check "$(STEP)" --submission "$(SUB_ABS)" --out "$(OUT_ABS)" $(if $(FORMAT),--format $(FORMAT)) $(if $(REMOTE),--remote "$(REMOTE)") $(if $(SEED),--seed "$(SEED)") $(if $(SESSIONS),--sessions "$(SESSIONS)")
 
 hint:
 	@test -n "$(STEP)" || { echo "usage: make hint STEP=NN [LEVEL=all]" >&2; exit 2; }

@@ -1,7 +1,8 @@
 """socklab's grader: `python3 -m grader COMMAND` (the Makefile's entry points call it).
 
     grade [--submission DIR] [--out DIR] [--step NN ...] [--budget S] [--format F]  grade, write the reports
-    check STEP [--submission DIR] [--out DIR]              one step; exit 0 only if it passes
+    check STEP [--submission DIR] [--out DIR] [--seed S|random] [--sessions N]
+                                                            one step; exit 0 only if it passes
     class DIR [--out DIR] [--jobs N] [--budget S]           every student of a class, a gradebook
     hint STEP [--all]                                       the next hint of a step
     watch STEP [--submission DIR]                           re-check a step on every save
@@ -17,7 +18,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import classroom, contain, registry, report, runner
+from . import classroom, contain, registry, report, runner, sessions
 
 HINT_STATE = Path(os.environ.get("SOCKLAB_HINT_STATE") or registry.KIT / ".socklab-hints")
 
@@ -35,6 +36,8 @@ def grade(args):
     if not submission.is_dir():
         sys.exit(f"socklab: no folder {args.submission}")
     if getattr(args, "remote", None):  # make check STEP=NN REMOTE=HOST:PORT
+        if args.seed is not None or args.sessions is not None:  # each session starts a fresh server: none run remotely
+            sys.exit("socklab: SEED= and SESSIONS= play random sessions, which start your server themselves: not with REMOTE=")
         from . import remote
 
         try:
@@ -42,11 +45,12 @@ def grade(args):
         except ValueError as e:
             sys.exit(f"socklab: {e}")
     else:
+        seeds = random_sessions(args)
         seal(submission, Path(args.out), args.hide)
         # A report after each step: a grading killed by a platform's time limit
         # still leaves one that counts the steps graded so far (runner.partial).
         checkpoint = lambda so_far: report.write(so_far, args.out, args.format)
-        result = runner.grade(submission, steps, jobs=args.jobs, found=args.found, budget=args.budget, checkpoint=checkpoint)
+        result = runner.grade(submission, steps, jobs=args.jobs, found=args.found, budget=args.budget, checkpoint=checkpoint, seeds=seeds)
     if args.student:  # a class grading: the feedback names the student, not the staged copy (deleted by then)
         result.submission = args.student
     most = None if args.command == "check" or args.all_details else 2
@@ -63,6 +67,23 @@ def grade(args):
         scores = {step.folder: round(sum(o.score for o in result.of_step(step)), 2) for step in result.steps}
         print(json.dumps({"scores": scores}))
     return failed
+
+
+def random_sessions(args):
+    """The random sessions --seed/--sessions ask for (sessions.Seeds), said aloud."""
+    try:
+        seeds = sessions.Seeds.parse(args.seed, args.sessions)
+    except ValueError as e:
+        sys.exit(f"socklab: {e}")
+    if seeds is not None:
+        first = seeds.first or 1
+        if seeds.count:
+            count = f"{seeds.count} sessions a check"
+        else:
+            count = "one session" if seeds.first and not seeds.drawn else "each check's own number of sessions"
+        drawn = f"SEED=random drew seed {first}: " if seeds.drawn else ""
+        print(f"socklab: {drawn}random sessions from seed {first} on, {count}; a failure names its seed")
+    return seeds
 
 
 def seal(submission, out, hidden):
@@ -117,6 +138,8 @@ def main(argv=None):
                        help="seconds of wall clock: a check not started by then is not run (it scores 0, with the reason)")  # fmt: skip
         p.add_argument("--quiet", action="store_true", help="no failure details on the console")
         p.add_argument("--all-details", action="store_true", help="explain every failure, not two a step")
+        p.add_argument("--seed", help="random sessions: replay this seed (a failure names it), or 'random' to explore")
+        p.add_argument("--sessions", type=int, help="random sessions per check (from --seed on, or from 1)")
         p.add_argument("--found", default=None, help=argparse.SUPPRESS)  # a class grading: where the step folders were found
         p.add_argument("--student", default=None, help=argparse.SUPPRESS)  # a class grading: the student's name, for the feedback
         p.add_argument("--hide", action="append", help=argparse.SUPPRESS)  # a class: the class folder, OUT (contain.seal)

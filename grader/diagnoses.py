@@ -360,6 +360,20 @@ def answered_a_piece(e):
     return None
 
 
+def lost_frame_head(e):
+    """A reply that answers the end of a frame alone, as if the bytes of it
+    received before had never come: a check found it (facts["lost_head"],
+    the random sessions of grader/players.py: where the frame was cut, and a
+    client left meanwhile when the reply is only ERROR:SYNTAX)."""
+    if e.facts.get("lost_head"):
+        return (
+            "your server answered the end of this frame as if it were whole: the bytes of it received before were "
+            "lost; a client's partial frame stays with that client, whatever moves in your tables (a client that "
+            "leaves, another one moved into its slot)"
+        )
+    return None
+
+
 # === The chat (09) ================================================================
 
 
@@ -485,6 +499,7 @@ SPECIFIC = (
     byte_swapped_port,
     ipv4_mapped_address,
     cut_at_nul,
+    lost_frame_head,
     wp1_mistake,
     answered_a_piece,
     carriage_return_kept,

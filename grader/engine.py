@@ -465,9 +465,10 @@ class Run(sandbox.Program):
 class Trial:
     """What a check sees: its step, its binary, and tools that clean up after it."""
 
-    def __init__(self, step, folder, scratch, spec, remote=None):
+    def __init__(self, step, folder, scratch, spec, remote=None, seeds=None):
         self.step = step
         self.remote = remote  # (host, port) of a server running elsewhere, or None
+        self.seeds = seeds  # what --seed/--sessions ask (a sessions.Seeds), or None: each check's fixed seeds
         self.folder = Path(folder)  # the built step folder (in the scratch copy)
         self.scratch = Path(scratch)
         self.spec = spec
@@ -769,9 +770,9 @@ class Outcome:
 GRADER_FAILED = "the grader itself failed"  # a check's own bug: JUnit calls it an error, not a failure
 
 
-def run_check(step, spec, index, folder, scratch, remote=None):
+def run_check(step, spec, index, folder, scratch, remote=None, seeds=None):
     """Run one check to its verdict; never raises."""
-    trial = Trial(step, folder, scratch, spec, remote=remote)
+    trial = Trial(step, folder, scratch, spec, remote=remote, seeds=seeds)
     started = time.monotonic()
     passed, verdict = False, None
     try:

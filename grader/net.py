@@ -489,11 +489,15 @@ class Conn:
         self.log("received", "(the connection closed)" if why == "eof" else "(the connection was reset)")
 
 
-def connect(host, port, log, timeout, bind=None, family=None):
-    """A Conn to host:port; fails the check with the reason if it cannot."""
+def connect(host, port, log, timeout, bind=None, family=None, options=()):
+    """A Conn to host:port; fails the check with the reason if it cannot.
+    options: (level, name, value) socket options set before connecting (a
+    small receive buffer, a small segment size: they are agreed then)."""
     family = family or (socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
+        for level, name, value in options:
+            sock.setsockopt(level, name, value)
         if bind:
             sock.bind((bind, 0))
         sock.settimeout(timeout)

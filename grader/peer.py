@@ -43,6 +43,7 @@ import sys
 import time
 
 from . import registry, wp1
+from .chat import BROADCASTS, nick_reply
 from .tap import stamp
 from .text import escape, show
 
@@ -437,9 +438,6 @@ def send(sock, oracle, pieces):
 
 # === The peer as chat clients (server step 09) ==================================
 
-NICK = re.compile(rb"[A-Za-z0-9_-]{1,16}")
-BROADCASTS = (b"JOIN", b"MSG", b"LEAVE")
-
 
 def ours(nick):
     """A nick of the peer's bots (this peer's or another one's): bots never answer bots."""
@@ -610,14 +608,9 @@ class You(ChatClient):
         """The reply a correct room sends to this frame (None: no reply)."""
         keyword, argument = wp1.split(line) or (None, b"")
         if keyword == b"NICK":
-            if self.model_nick is not None:
-                reply = b"ERROR:HAVENICK"
-            elif not NICK.fullmatch(argument):
-                reply = b"ERROR:BADNICK"
-            elif argument in self.room:
-                reply = b"ERROR:NICKTAKEN"
-            else:
-                reply, self.model_nick = b"OK:" + argument, argument
+            reply = nick_reply(self.model_nick is not None, argument, argument in self.room)
+            if reply.startswith(b"OK:"):
+                self.model_nick = argument
                 self.room.add(argument)
         elif keyword == b"MSG":
             reply = None if self.model_nick is not None else b"ERROR:NONICK"

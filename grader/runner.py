@@ -428,7 +428,7 @@ def partial(report, done):
     return shown
 
 
-def grade(submission, steps=None, jobs=None, found=None, budget=None, checkpoint=None):
+def grade(submission, steps=None, jobs=None, found=None, budget=None, checkpoint=None, seeds=None):
     """Grade the submission's steps; returns a Report.
 
     found: what to say of where the step folders are, when the submission is
@@ -436,7 +436,9 @@ def grade(submission, steps=None, jobs=None, found=None, budget=None, checkpoint
     classroom). budget: seconds of wall clock; a build or check not started by
     then is not run and scores 0, with the reason (one that runs ends within
     its own deadlines). checkpoint(report): called with the report so far
-    (see partial()) each time a step is fully graded, in step order."""
+    (see partial()) each time a step is fully graded, in step order. seeds:
+    the random sessions to play, what --seed/--sessions ask (a sessions.Seeds),
+    or None: each check's own fixed seeds."""
     started = time.monotonic()
     deadline = started + budget if budget else None
     steps = list(steps or registry.STEPS)
@@ -454,7 +456,7 @@ def grade(submission, steps=None, jobs=None, found=None, budget=None, checkpoint
     def run_in_time(step, spec, index, folder, scratch):
         if deadline and time.monotonic() > deadline:
             return not_graded(step, index, spec.name, late, spec.weight, spec.hint)
-        return engine.run_check(step, spec, index, folder, scratch)
+        return engine.run_check(step, spec, index, folder, scratch, seeds=seeds)
 
     def collect(pending):
         """Score each step once its checks are in, in step order, while the

@@ -80,16 +80,22 @@ class Framer:
 
     def feed(self, data):
         frames = []
-        for byte in (data[i : i + 1] for i in range(len(data))):
-            if byte == b"\n":
-                if not self.dropping:
-                    frames.append(self.held)
-                self.held, self.dropping = b"", False
-            elif not self.dropping:
-                self.held += byte
-                if len(self.held) >= FRAME_MAX:
-                    frames.append(None)
+        start = 0
+        while start < len(data):  # one line's bytes (or the start of one) at a time
+            newline = data.find(b"\n", start)
+            end = len(data) if newline < 0 else newline
+            if not self.dropping:
+                if len(self.held) + end - start >= FRAME_MAX:
+                    frames.append(None)  # 512 bytes held and no "\n": the rest is dropped
                     self.held, self.dropping = b"", True
+                else:
+                    self.held += data[start:end]
+            if newline < 0:
+                break
+            if not self.dropping:
+                frames.append(self.held)
+            self.held, self.dropping = b"", False
+            start = newline + 1
         return frames
 
 

@@ -57,6 +57,11 @@ NAMED = [
         "one recv() is not one request",
         id="answered-a-piece",
     ),
+    pytest.param(
+        dict(expected=b"ERROR:SYNTAX\n", got=b"ERROR:OVERFLOW\n", channel="socket", request=b"CALC:-92CALC:1+99999999999999999999", facts={"lost_head": (8, b"CALC:1+99999999999999999999")}),
+        "partial frame stays with that client",
+        id="lost-frame-head",
+    ),
     pytest.param(dict(expected=b"WHO:Ann,ann,b\n", got=b"WHO:b,ann,Ann\n", channel="socket"), "sorted bytewise", id="who-unsorted"),
     pytest.param(dict(expected=b"MSG:cy:back\n", got=b"MSG:ann:hello\n", channel="socket", receiver=b"ann"), "its own MSG", id="own-message"),
     pytest.param(dict(facts={"unit": "read_line call 1\nrecv() was never called: frame.c must call recv()"}), "must call recv() and send()", id="stand-in-unused"),

@@ -26,6 +26,7 @@ READ_LINE_BUGS = [
     "05-framing-no-resync",
     "05-framing-one-line-per-recv",
     "05-framing-recv-unbounded",
+    "05-framing-strips-every-cr",
     "05-framing-toolong-at-newline",
 ]
 # The known-bug 09-chat-room programs whose bug is in the room itself (what
@@ -34,8 +35,10 @@ READ_LINE_BUGS = [
 # are bugs of the loop around the room: queues, closing, reading.)
 CHAT_ROOM_BUGS = [
     "09-chat-room-badnick-before-havenick",
+    "09-chat-room-leave-unsorts-table",
     "09-chat-room-msg-cut-at-nul",
     "09-chat-room-msg-echoed-to-sender",
+    "09-chat-room-msg-line-too-small",
     "09-chat-room-msg-without-nick",
     "09-chat-room-nick-16-rejected",
     "09-chat-room-nick-case-insensitive",

@@ -18,6 +18,7 @@ from .. import sandbox
 from ..engine import CORE, DETAIL, CheckFailed, check, status_hint
 from ..text import lines_of, readable, show
 from . import common
+from . import random_sessions as rs
 
 UNIT_TESTS = Path(__file__).with_name("units") / "test_frame.c"
 SETUP = "run the kit's setup (tools/setup, or `make check STEP=05` as root), or: sudo apt-get install libcmocka-dev"
@@ -499,3 +500,7 @@ def memory(t):
     last.expect_closed()
     server.stop(signal.SIGTERM)
     t.expect_clean_memory(server)
+
+
+# Random sessions against the protocol model (grader/checks/random_sessions.py).
+random_sessions = rs.echo_sessions

@@ -9,6 +9,7 @@ import signal
 from ..engine import CORE, DETAIL, check
 from . import common
 from . import wp1_checks as wp1c
+from . import random_sessions as rs
 
 
 @check("answers every row of the WP/1 table, each request sent whole", hint="2", remote=True, weight=CORE)
@@ -140,3 +141,7 @@ def memory(t):
     half.expect_closed()
     server.stop(signal.SIGTERM)
     t.expect_clean_memory(server)
+
+
+# Random sessions against the protocol model (grader/checks/random_sessions.py).
+random_sessions = rs.wp1_sessions

@@ -16,6 +16,7 @@ from .. import net, sandbox
 from ..engine import CORE, DETAIL, CheckFailed, check
 from ..text import show
 from . import common
+from . import random_sessions as rs
 
 FRAME_MAX = 512
 NL = b"\n"
@@ -330,7 +331,7 @@ def ping(t):
 def error_replies(t):
     client, conn = session(t)
     for typed, reply in ((b"1/0", b"ERROR:DIVZERO"), (b"2**3", b"ERROR:SYNTAX"), (b"99999999999999999999+1", b"ERROR:OVERFLOW")):
-        exchange(t, client, conn, typed, b"CALC:" + typed, reply, b"error: " + reply[6:], hint='an ERROR:E reply prints "error: E" on stdout, and the program goes on')
+        exchange(t, client, conn, typed, b"CALC:" + typed, reply, b"error: " + reply[6:], hint=rs.HINT_ERROR_GOES_ON)
     finish(t, client, conn)
 
 
@@ -531,3 +532,7 @@ def memory(t):
     exchange(t, client, conn, b"2*21", b"CALC:2*21", b"CALC:42", b"42")
     finish(t, client, conn)
     t.expect_clean_memory(client, allow_sockets=True)
+
+
+# Random sessions against the protocol model (grader/checks/random_sessions.py).
+random_sessions = rs.calc_client_sessions

@@ -22,6 +22,7 @@ from ..engine import CORE, DETAIL, CheckFailed, check
 from ..text import first_difference, show
 from . import common
 from . import wp1_checks as wp1c
+from . import random_sessions as rs
 
 NOFILE = 4096  # the open-file limit SPEC promises the server
 CROWD = 2000  # clients held at once
@@ -561,3 +562,7 @@ def memory(t):
     wp1c.ask(t, conns[3], b"PING:still there")
     server.stop(signal.SIGTERM)
     t.expect_clean_memory(server)
+
+
+# Random sessions against the protocol model (grader/checks/random_sessions.py).
+random_sessions = rs.wp1_concurrent_sessions

@@ -18,6 +18,7 @@ from .. import net, wp1
 from . import wp1_checks as wp1c
 from . import s08_multi_server as s08
 from .s08_multi_server import MIB, start
+from . import random_sessions as rs
 
 
 # WP/1's table without CALC: the chat answers these as calc-server does.
@@ -457,3 +458,7 @@ def memory(t):
         raise CheckFailed("ann did not get LEAVE:bob and LEAVE:cy", [("received", show(b"\n".join(leaves) + b"\n"))], hint=HINT_LEAVE)
     server.stop(signal.SIGTERM)
     t.expect_clean_memory(server)
+
+
+# Random sessions against the protocol model (grader/checks/random_sessions.py).
+random_sessions = rs.chat_sessions

@@ -72,7 +72,6 @@ static struct {
     struct client **clients;
     size_t count, room;
     struct room chat;
-    int deaths; /* clients marked dead since tidy() last looked */
     volatile sig_atomic_t stop;
 } S;
 
@@ -85,7 +84,6 @@ static size_t unsent(const struct client *c)
 
 static void kill_client(struct client *c)
 {
-    if (!c->dead) S.deaths++;
     c->dead = 1;
 }
 
@@ -284,20 +282,26 @@ static void serve(size_t i)
 
 /* After a round: output that is new goes out now (one send() each), the
  * clients that are done are closed, and poll() is told what to watch. A drop
- * may kill a client already looked at (its LEAVE overflows it): again then. */
+ * queues LEAVE for clients already looked at (and may kill one whose queue it
+ * overflows): another pass then, or that LEAVE would wait for their next
+ * wakeup, which may never come. */
 static void tidy(void)
 {
+    int dropped;
+
     do {
-        S.deaths = 0;
+        dropped = 0;
         for (size_t i = S.count; i-- > 0;) {
             struct client *c = S.clients[i];
             if (!(watch(i)->events & POLLOUT)) flush(c);
-            if (c->dead || (c->closing && unsent(c) == 0))
+            if (c->dead || (c->closing && unsent(c) == 0)) {
                 drop(i);
-            else
+                dropped = 1;
+            } else {
                 watch(i)->events = interest(c);
+            }
         }
-    } while (S.deaths > 0);
+    } while (dropped);
 }
 
 static void on_signal(int sig)

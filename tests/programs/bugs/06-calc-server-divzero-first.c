@@ -2,6 +2,7 @@
 step: 06-calc-server
 bug: checks the zero divisor before the operands' range: DIVZERO where OVERFLOW is due
 fails: checks CALC errors in order: SYNTAX, OVERFLOW, DIVZERO
+also: answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: an operand out of range is OVERFLOW, even with a zero divisor
 */
 /*

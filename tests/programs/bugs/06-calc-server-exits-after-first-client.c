@@ -2,7 +2,7 @@
 step: 06-calc-server
 bug: serves its first client, then exits 0
 fails: serves the next client once one leaves
-also: QUIT: replies BYE: and closes, ignoring the frames after it | memory check (valgrind) | restarts on the same port right after serving | survives a client that resets mid-frame | survives clients that pipeline many requests and close at once (SIGPIPE)
+also: QUIT: replies BYE: and closes, ignoring the frames after it | memory check (valgrind) | restarts on the same port right after serving | survives a client that resets mid-frame | survives clients that pipeline many requests and close at once (SIGPIPE) | answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: accept() the next one
 */
 /*

@@ -2,7 +2,7 @@
 step: 06-calc-server
 bug: exits when recv() fails: a client that resets ends the server
 fails: survives a client that resets mid-frame
-also: memory check (valgrind) | survives clients that pipeline many requests and close at once (SIGPIPE)
+also: memory check (valgrind) | survives clients that pipeline many requests and close at once (SIGPIPE) | answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: serve the next one, do not exit
 */
 /*

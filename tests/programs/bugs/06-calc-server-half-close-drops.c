@@ -2,7 +2,7 @@
 step: 06-calc-server
 bug: checks whether the client is still there (recv MSG_PEEK) before answering: a client that half-closes gets no reply
 fails: replies to every frame of a client that half-closes, then closes
-also: memory check (valgrind)
+also: memory check (valgrind) | answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: answer every complete frame already received
 */
 /*

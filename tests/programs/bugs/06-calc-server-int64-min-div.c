@@ -2,7 +2,7 @@
 step: 06-calc-server
 bug: computes INT64_MIN / -1 and INT64_MIN % -1 with the CPU's division: SIGFPE on x86
 fails: detects int64 overflow at the edges (INT64_MAX+1, INT64_MIN/-1, 20 digits)
-also: memory check (valgrind)
+also: memory check (valgrind) | answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: INT64_MIN / -1
 */
 /*

@@ -2,7 +2,7 @@
 step: 06-calc-server
 bug: keeps the '\r' of a \r\n ending as part of the line
 fails: accepts \r\n line endings
-also: sends ERROR:TOOLONG as soon as 512 bytes are held, then drops the rest of the line
+also: sends ERROR:TOOLONG as soon as 512 bytes are held, then drops the rest of the line | answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: belongs to the line ending
 */
 /*

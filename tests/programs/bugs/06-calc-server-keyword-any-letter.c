@@ -2,7 +2,7 @@
 step: 06-calc-server
 bug: takes lowercase letters in a keyword: ping:x gets ERROR:UNKNOWN instead of ERROR:SYNTAX
 fails: answers every row of the WP/1 table, each request sent whole
-also: answers pipelined requests in order, whole and cut across frames | memory check (valgrind) | reads requests that arrive byte by byte
+also: answers pipelined requests in order, whole and cut across frames | memory check (valgrind) | reads requests that arrive byte by byte | answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: capital letters
 */
 /*

@@ -2,7 +2,7 @@
 step: 06-calc-server
 bug: drops what follows the first frame of each recv(): pipelined requests are lost
 fails: answers pipelined requests in order, whole and cut across frames
-also: QUIT: replies BYE: and closes, ignoring the frames after it | accepts \r\n line endings | memory check (valgrind) | replies to every frame of a client that half-closes, then closes | serves the next client once one leaves | sends ERROR:TOOLONG as soon as 512 bytes are held, then drops the rest of the line
+also: QUIT: replies BYE: and closes, ignoring the frames after it | accepts \r\n line endings | memory check (valgrind) | replies to every frame of a client that half-closes, then closes | serves the next client once one leaves | sends ERROR:TOOLONG as soon as 512 bytes are held, then drops the rest of the line | answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: the start of the next request
 */
 /*

@@ -2,7 +2,7 @@
 step: 06-calc-server
 bug: after ERROR:TOOLONG, answers the rest of the long line as if it were new lines
 fails: sends ERROR:TOOLONG as soon as 512 bytes are held, then drops the rest of the line
-also: memory check (valgrind)
+also: memory check (valgrind) | answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: after ERROR:TOOLONG, drop the bytes
 */
 /*

@@ -2,6 +2,7 @@
 step: 06-calc-server
 bug: copies the PING argument as a C string (%s): it stops at the first NUL byte
 fails: echoes PING arguments byte for byte, NUL bytes included
+also: answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: NUL byte
 */
 /*

@@ -2,7 +2,7 @@
 step: 06-calc-server
 bug: sends BYE: after QUIT, then goes to the next client without closing the connection
 fails: QUIT: replies BYE: and closes, ignoring the frames after it
-also: memory check (valgrind) | restarts on the same port right after serving
+also: memory check (valgrind) | restarts on the same port right after serving | answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: send BYE: and close the connection
 */
 /*

@@ -2,7 +2,7 @@
 step: 06-calc-server
 bug: takes each recv() for one whole request: no buffering across recv() calls
 fails: reads requests that arrive byte by byte
-also: QUIT: replies BYE: and closes, ignoring the frames after it | accepts \r\n line endings | answers pipelined requests in order, whole and cut across frames | memory check (valgrind) | replies to every frame of a client that half-closes, then closes | sends ERROR:TOOLONG as soon as 512 bytes are held, then drops the rest of the line | serves the next client once one leaves
+also: QUIT: replies BYE: and closes, ignoring the frames after it | accepts \r\n line endings | answers pipelined requests in order, whole and cut across frames | memory check (valgrind) | replies to every frame of a client that half-closes, then closes | sends ERROR:TOOLONG as soon as 512 bytes are held, then drops the rest of the line | serves the next client once one leaves | answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: one recv() is not one request
 */
 /*

@@ -2,7 +2,7 @@
 step: 06-calc-server
 bug: reads each operand with strtoll(), which also takes leading spaces and a '+' sign: CALC:+3+4 gets CALC:7 instead of ERROR:SYNTAX
 fails: answers every row of the WP/1 table, each request sent whole
-also: reads requests that arrive byte by byte | answers pipelined requests in order, whole and cut across frames | memory check (valgrind)
+also: reads requests that arrive byte by byte | answers pipelined requests in order, whole and cut across frames | memory check (valgrind) | answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: strtol()
 */
 /*

@@ -2,6 +2,7 @@
 step: 06-calc-server
 bug: sends ERROR:TOOLONG only when the long line's '\n' comes, not as soon as 512 bytes are held
 fails: sends ERROR:TOOLONG as soon as 512 bytes are held, then drops the rest of the line
+also: answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: as soon as 512 bytes are held
 */
 /*

@@ -2,7 +2,7 @@
 step: 06-calc-server
 bug: no overflow check at all: operands and results wrap around (computed in uint64_t)
 fails: detects int64 overflow at the edges (INT64_MAX+1, INT64_MIN/-1, 20 digits)
-also: checks CALC errors in order: SYNTAX, OVERFLOW, DIVZERO | memory check (valgrind)
+also: checks CALC errors in order: SYNTAX, OVERFLOW, DIVZERO | memory check (valgrind) | answers random WP/1 sessions as the model does: edge values, pipelined, cut anywhere, clients that leave
 cause: wrapped value
 */
 /*

@@ -2,7 +2,7 @@
 step: 07-calc-client
 bug: exits 0, silently, when the server closes the connection, even before the end of input or with replies owed
 fails: server closes before the end of input: message on stderr and exit 1
-also: server closes with replies owed: message on stderr and exit 1
+also: server closes with replies owed: message on stderr and exit 1 | prints and sends what the WP/1 model says in random sessions: typed lines, replies batched and cut anywhere
 cause: recv() returning 0 while replies are owed
 */
 /*

@@ -2,7 +2,7 @@
 step: 07-calc-client
 bug: takes an ERROR reply for a fatal error: says so on stderr and exits 1 at once, instead of printing error: E and going on
 fails: prints error: E for an ERROR reply
-also: prints each reply before the next line is typed | matches replies to requests in order, a ping among calculations | memory check (valgrind)
+also: prints each reply before the next line is typed | matches replies to requests in order, a ping among calculations | memory check (valgrind) | prints and sends what the WP/1 model says in random sessions: typed lines, replies batched and cut anywhere
 cause: the program goes on
 */
 /*

@@ -2,7 +2,7 @@
 step: 07-calc-client
 bug: exits 0 at the end of input without waiting for the replies owed
 fails: at the end of input, waits for every reply, then exits 0
-also: server closes with replies owed: message on stderr and exit 1
+also: server closes with replies owed: message on stderr and exit 1 | prints and sends what the WP/1 model says in random sessions: typed lines, replies batched and cut anywhere
 cause: keep reading until every request sent has its reply
 */
 /*

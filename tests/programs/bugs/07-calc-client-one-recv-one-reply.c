@@ -2,7 +2,7 @@
 step: 07-calc-client
 bug: one recv() is taken as one reply: of two replies in one segment, the second is lost
 fails: prints both replies when they come in one segment
-also: prints a reply sent in pieces, with pauses and byte by byte
+also: prints a reply sent in pieces, with pauses and byte by byte | prints and sends what the WP/1 model says in random sessions: typed lines, replies batched and cut anywhere
 cause: one recv() is not one reply
 */
 /*

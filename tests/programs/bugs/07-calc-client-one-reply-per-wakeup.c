@@ -2,6 +2,7 @@
 step: 07-calc-client
 bug: handles one reply per wake-up of poll(): a second reply already held in the buffer waits for more bytes that never come
 fails: prints both replies when they come in one segment
+also: prints and sends what the WP/1 model says in random sessions: typed lines, replies batched and cut anywhere
 cause: handle every line it already holds
 */
 /*

@@ -2,7 +2,7 @@
 step: 07-calc-client
 bug: sends CALC: for an empty line instead of skipping it
 fails: skips empty lines: nothing is sent for them
-also: memory check (valgrind)
+also: memory check (valgrind) | prints and sends what the WP/1 model says in random sessions: typed lines, replies batched and cut anywhere
 cause: an empty line asks nothing
 */
 /*

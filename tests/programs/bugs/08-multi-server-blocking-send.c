@@ -2,7 +2,7 @@
 step: 08-multi-server
 bug: sends every reply before going on: waits for a client that does not read
 fails: a client that never reads its replies delays nobody else, and its replies stay bounded
-also: memory check (valgrind)
+also: memory check (valgrind) | answers random sessions of several clients at once as the WP/1 model does: interleaved, slow readers, resets
 cause: never block in send()
 */
 /*

@@ -2,7 +2,7 @@
 step: 08-multi-server
 bug: serves one client at a time: the next is accepted once this one has left
 fails: serves clients at the same time: each answered while the others stay connected
-also: a client that stalls mid-frame delays nobody else | a client that never reads its replies delays nobody else, and its replies stay bounded | holds 2000 clients at once, each answered | out of descriptors (EMFILE): neither crashes nor spins, and serves again once clients leave | memory check (valgrind)
+also: a client that stalls mid-frame delays nobody else | a client that never reads its replies delays nobody else, and its replies stay bounded | holds 2000 clients at once, each answered | out of descriptors (EMFILE): neither crashes nor spins, and serves again once clients leave | memory check (valgrind) | answers random sessions of several clients at once as the WP/1 model does: interleaved, slow readers, resets
 cause: a blocking recv() or accept() waits for one client
 */
 /*

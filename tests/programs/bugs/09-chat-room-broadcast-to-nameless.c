@@ -2,7 +2,7 @@
 step: 09-chat-room
 bug: broadcasts (JOIN, MSG, LEAVE) go to every connected client, those without a nick too
 fails: MSG: MSG:<name>:<text> to every other client with a nick, nothing to the sender
-also: NICK: OK:<name> to the sender, JOIN:<name> to the others | WHO: every nick, sorted bytewise; asked before NICK too, its argument ignored | drops a client that does not read once 64 KiB wait for it; the room goes on | a client that floods pipelined frames starves nobody: one recv() per ready client per turn
+also: NICK: OK:<name> to the sender, JOIN:<name> to the others | WHO: every nick, sorted bytewise; asked before NICK too, its argument ignored | drops a client that does not read once 64 KiB wait for it; the room goes on | a client that floods pipelined frames starves nobody: one recv() per ready client per turn | random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
 cause: nor to clients without a nick
 */
 /*
@@ -294,7 +294,6 @@ static struct {
     struct client **clients;
     size_t count, room;
     struct room chat;
-    int deaths;
     volatile sig_atomic_t stop;
 } S;
 
@@ -313,7 +312,6 @@ static size_t unsent(const struct client *c)
 
 static void kill_client(struct client *c)
 {
-    if (!c->dead) S.deaths++;
     c->dead = 1;
 }
 
@@ -497,17 +495,21 @@ static void serve(size_t i)
 
 static void tidy(void)
 {
+    int dropped;
+
     do {
-        S.deaths = 0;
+        dropped = 0;
         for (size_t i = S.count; i-- > 0;) {
             struct client *c = S.clients[i];
             if (!(watch(i)->events & POLLOUT)) flush(c);
-            if (c->dead || (c->closing && unsent(c) == 0))
+            if (c->dead || (c->closing && unsent(c) == 0)) {
                 drop(i);
-            else
+                dropped = 1;
+            } else {
                 watch(i)->events = interest(c);
+            }
         }
-    } while (S.deaths > 0);
+    } while (dropped);
 }
 
 static void on_signal(int sig)

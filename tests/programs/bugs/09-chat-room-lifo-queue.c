@@ -2,7 +2,7 @@
 step: 09-chat-room
 bug: the output queue is a linked list of lines pushed at its head and sent from its head: the lines queued for a client between two sends go out newest first
 fails: keeps each sender's messages in order, with several senders at once
-also: 200 clients chatting at once: every message reaches every other client, in order | memory check (valgrind)
+also: 200 clients chatting at once: every message reaches every other client, in order | memory check (valgrind) | random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
 cause: never reorder a queue
 */
 /*
@@ -309,7 +309,6 @@ static struct {
     struct client **clients;
     size_t count, room;
     struct room chat;
-    int deaths;
     volatile sig_atomic_t stop;
 } S;
 
@@ -320,7 +319,6 @@ static size_t unsent(const struct client *c)
 
 static void kill_client(struct client *c)
 {
-    if (!c->dead) S.deaths++;
     c->dead = 1;
 }
 
@@ -505,17 +503,21 @@ static void serve(size_t i)
 
 static void tidy(void)
 {
+    int dropped;
+
     do {
-        S.deaths = 0;
+        dropped = 0;
         for (size_t i = S.count; i-- > 0;) {
             struct client *c = S.clients[i];
             if (!(watch(i)->events & POLLOUT)) flush(c);
-            if (c->dead || (c->closing && unsent(c) == 0))
+            if (c->dead || (c->closing && unsent(c) == 0)) {
                 drop(i);
-            else
+                dropped = 1;
+            } else {
                 watch(i)->events = interest(c);
+            }
         }
-    } while (S.deaths > 0);
+    } while (dropped);
 }
 
 static void on_signal(int sig)

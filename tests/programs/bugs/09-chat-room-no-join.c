@@ -2,7 +2,7 @@
 step: 09-chat-room
 bug: NICK answers OK:<name> but never sends JOIN:<name> to the others
 fails: NICK: OK:<name> to the sender, JOIN:<name> to the others
-also: MSG: MSG:<name>:<text> to every other client with a nick, nothing to the sender | WHO: every nick, sorted bytewise; asked before NICK too, its argument ignored | QUIT: BYE: and the close to the sender, LEAVE:<name> to the others | a client that closes or resets: LEAVE:<name> to the others, its nick free again | keeps each sender's messages in order, with several senders at once | drops a client that does not read once 64 KiB wait for it; the room goes on | a client that stalls mid-frame delays nobody else | closes every connection it is done with: descriptors back to the baseline | memory check (valgrind)
+also: MSG: MSG:<name>:<text> to every other client with a nick, nothing to the sender | WHO: every nick, sorted bytewise; asked before NICK too, its argument ignored | QUIT: BYE: and the close to the sender, LEAVE:<name> to the others | a client that closes or resets: LEAVE:<name> to the others, its nick free again | keeps each sender's messages in order, with several senders at once | drops a client that does not read once 64 KiB wait for it; the room goes on | a client that stalls mid-frame delays nobody else | closes every connection it is done with: descriptors back to the baseline | memory check (valgrind) | random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
 cause: send JOIN:<nick> to every other client
 */
 /*
@@ -297,7 +297,6 @@ static struct {
     struct client **clients;
     size_t count, room;
     struct room chat;
-    int deaths;
     volatile sig_atomic_t stop;
 } S;
 
@@ -308,7 +307,6 @@ static size_t unsent(const struct client *c)
 
 static void kill_client(struct client *c)
 {
-    if (!c->dead) S.deaths++;
     c->dead = 1;
 }
 
@@ -492,17 +490,21 @@ static void serve(size_t i)
 
 static void tidy(void)
 {
+    int dropped;
+
     do {
-        S.deaths = 0;
+        dropped = 0;
         for (size_t i = S.count; i-- > 0;) {
             struct client *c = S.clients[i];
             if (!(watch(i)->events & POLLOUT)) flush(c);
-            if (c->dead || (c->closing && unsent(c) == 0))
+            if (c->dead || (c->closing && unsent(c) == 0)) {
                 drop(i);
-            else
+                dropped = 1;
+            } else {
                 watch(i)->events = interest(c);
+            }
         }
-    } while (S.deaths > 0);
+    } while (dropped);
 }
 
 static void on_signal(int sig)

@@ -2,7 +2,7 @@
 step: 09-chat-room
 bug: LEAVE:<name> is sent on QUIT only: a client that closes, resets or is dropped leaves the room silently
 fails: a client that closes or resets: LEAVE:<name> to the others, its nick free again
-also: closes every connection it is done with: descriptors back to the baseline | drops a client that does not read once 64 KiB wait for it; the room goes on | memory check (valgrind)
+also: closes every connection it is done with: descriptors back to the baseline | drops a client that does not read once 64 KiB wait for it; the room goes on | memory check (valgrind) | random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
 cause: send LEAVE:<nick>
 */
 /*
@@ -312,7 +312,6 @@ static struct {
     struct client **clients;
     size_t count, room;
     struct room chat;
-    int deaths;
     volatile sig_atomic_t stop;
 } S;
 
@@ -323,7 +322,6 @@ static size_t unsent(const struct client *c)
 
 static void kill_client(struct client *c)
 {
-    if (!c->dead) S.deaths++;
     c->dead = 1;
 }
 
@@ -507,17 +505,21 @@ static void serve(size_t i)
 
 static void tidy(void)
 {
+    int dropped;
+
     do {
-        S.deaths = 0;
+        dropped = 0;
         for (size_t i = S.count; i-- > 0;) {
             struct client *c = S.clients[i];
             if (!(watch(i)->events & POLLOUT)) flush(c);
-            if (c->dead || (c->closing && unsent(c) == 0))
+            if (c->dead || (c->closing && unsent(c) == 0)) {
                 drop(i);
-            else
+                dropped = 1;
+            } else {
                 watch(i)->events = interest(c);
+            }
         }
-    } while (S.deaths > 0);
+    } while (dropped);
 }
 
 static void on_signal(int sig)

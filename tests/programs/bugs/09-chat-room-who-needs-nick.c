@@ -2,6 +2,7 @@
 step: 09-chat-room
 bug: WHO before NICK is refused with ERROR:NONICK
 fails: WHO: every nick, sorted bytewise; asked before NICK too, its argument ignored
+also: random chat sessions match the model of the room: several clients, interleaved, slow readers, leaves
 cause: WHO needs no nick
 */
 /*
@@ -300,7 +301,6 @@ static struct {
     struct client **clients;
     size_t count, room;
     struct room chat;
-    int deaths;
     volatile sig_atomic_t stop;
 } S;
 
@@ -311,7 +311,6 @@ static size_t unsent(const struct client *c)
 
 static void kill_client(struct client *c)
 {
-    if (!c->dead) S.deaths++;
     c->dead = 1;
 }
 
@@ -495,17 +494,21 @@ static void serve(size_t i)
 
 static void tidy(void)
 {
+    int dropped;
+
     do {
-        S.deaths = 0;
+        dropped = 0;
         for (size_t i = S.count; i-- > 0;) {
             struct client *c = S.clients[i];
             if (!(watch(i)->events & POLLOUT)) flush(c);
-            if (c->dead || (c->closing && unsent(c) == 0))
+            if (c->dead || (c->closing && unsent(c) == 0)) {
                 drop(i);
-            else
+                dropped = 1;
+            } else {
                 watch(i)->events = interest(c);
+            }
         }
-    } while (S.deaths > 0);
+    } while (dropped);
 }
 
 static void on_signal(int sig)
