@@ -337,3 +337,18 @@ def test_real_grading_at_half_a_cpu(cgroup, scratch):
     results = grade_inside(group, scratch / "spin", ["08"], scratch / "spin-out")
     failed = {t["name"] for t in results["tests"] if t["status"] != "passed"}
     assert failed == {"08-multi-server: out of descriptors (EMFILE): neither crashes nor spins, and serves again once clients leave"}, failed
+
+
+def test_make_bench_share_grades_the_reference_in_a_cgroup(cgroup, tmp_path):
+    """tools/bench-share runs (one grading, the hostile submissions left out):
+    it prints the figures the README quotes and writes them. It had been
+    broken by a helper of the grader it used that went away, unseen, as no
+    test ran it."""
+    cgroup(1)  # skips where no cgroup can be made
+    out = tmp_path / "share.json"
+    done = subprocess.run([sys.executable, str(KIT / "tools" / "bench-share"), "--runs", "1", "--cpus", "1", "--hostile", "0", "--valgrind", "0", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "full marks in 1 of 1 gradings" in done.stdout, done.stdout + done.stderr
+    figures = json.loads(out.read_text())
+    assert len(figures["gradings"]) == 1 and figures["hostile"] == []
