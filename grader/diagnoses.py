@@ -206,7 +206,7 @@ def dropped_bytes(e, window=32):
     at = first_difference(e.expected, e.got)
     tail = e.got[at : at + window]
     later = e.expected.find(tail, at + 1) if len(tail) >= 16 else -1
-    if later > at:
+    if later > at and e.expected.find(tail, later + 1) == -1:  # bytes that recur (padding) tell no place
         return (
             f"after byte {at}, {later - at} bytes never came, then those from byte {later} on did: your program "
             "dropped what did not fit its buffer; pass on every byte it reads, however long the line"
@@ -381,6 +381,12 @@ def own_message_back(e):
     return None
 
 
+def numbered_replies_damaged(e):
+    """Numbered replies owed to a slow reader came again, went missing or
+    mixed: what the check read in their numbers (its fact "queue damage")."""
+    return e.facts.get("queue damage")
+
+
 # === The unit checks of 05 ==========================================================
 
 
@@ -473,6 +479,7 @@ SPECIFIC = (
     carriage_return_kept,
     who_unsorted,
     own_message_back,
+    numbered_replies_damaged,
     dropped_bytes,
     stopped_at_buffer_size,
     not_reading_socket,
