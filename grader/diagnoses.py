@@ -164,6 +164,19 @@ def byte_swapped_port(e):
     return None
 
 
+def signed_port(e):
+    """A printed port that went through a signed 16-bit type: negative past 32767."""
+    pair = lines_differing(e)
+    want = PORT_AT_END.search(pair[0]) if pair else None
+    got = re.search(rb":(-\d{1,5})$", pair[1]) if pair else None
+    if want and got and int(got.group(1)) == int(want.group(1)) - 65536:
+        return (
+            f"the port printed, {int(got.group(1))}, is {int(want.group(1))} seen as a signed 16-bit number: a port "
+            "above 32767 kept in a short (or int16_t) turns negative; keep it in an unsigned short (in_port_t) or an int"
+        )
+    return None
+
+
 def ipv4_mapped_address(e):
     """An IPv4 client's address printed as an IPv6 socket sees it: ::ffff:a.b.c.d."""
     pair = lines_differing(e)
@@ -185,6 +198,20 @@ def cut_at_nul(e):
         return (
             "the bytes stop at a NUL byte (\\0): printf(\"%s\"), strlen() and strcpy() end a string there; "
             "use the byte count recv() (or read_line) gave: write(), fwrite(), memcpy()"
+        )
+    return None
+
+
+def cut_at_colon(e):
+    """A line that came cut exactly where a ':' of its text was due."""
+    pair = lines_differing(e)
+    if not pair:
+        return None
+    want, got = pair
+    if got and want.startswith(got) and want[len(got) : len(got) + 1] == b":" and want.count(b":") > got.count(b":"):
+        return (
+            "the text was cut at a ':': the argument is every byte after the keyword's ':', colons included; "
+            "strtok() and sscanf(\"%[^:]\") stop at the next one: take the rest of the line as it is (its length, memcpy)"
         )
     return None
 
@@ -254,6 +281,34 @@ def with_any_letters_in_keywords(line):
     return None
 
 
+def with_long_keywords(line):
+    """A keyword of more than 10 capital letters taken as well-formed."""
+    keyword, colon, _ = line.partition(b":")
+    if colon and re.fullmatch(rb"[A-Z]{11,}", keyword):
+        return b"ERROR:UNKNOWN"
+    return None
+
+
+def with_floored_division(line):
+    """/ and % that floor (Python's // and %), not C99's truncation."""
+    parts = wp1.split(line)
+    match = wp1.CALC.fullmatch(parts[1]) if parts and parts[0] == b"CALC" else None
+    if not match or match.group(2) not in (b"/", b"%") or wp1.calc(parts[1]).startswith(b"ERROR"):
+        return None
+    a, op, b = int(match.group(1)), match.group(2), int(match.group(3))
+    return b"CALC:%d" % (a // b if op == b"/" else a % b)
+
+
+def with_int64_min_refused(line):
+    """An operand's range checked against INT64_MAX for a negative one too:
+    -9223372036854775808 (INT64_MIN itself) refused."""
+    parts = wp1.split(line)
+    match = wp1.CALC.fullmatch(parts[1]) if parts and parts[0] == b"CALC" else None
+    if match and wp1.INT64_MIN in (int(match.group(1)), int(match.group(3))) and wp1.calc(parts[1]) != b"ERROR:OVERFLOW":
+        return b"ERROR:OVERFLOW"
+    return None
+
+
 def wrapped(n):
     return (n + 2**63) % 2**64 - 2**63
 
@@ -317,6 +372,21 @@ WP1_MISTAKES = [
         "a value past int64 (an operand or the result) is ERROR:OVERFLOW, but your server computed a wrapped "
         "value: signed overflow is undefined in C; check before you compute (__builtin_add_overflow...) and "
         "read each operand digit by digit",
+    ),
+    (
+        with_long_keywords,
+        "a keyword is 1 to 10 capital letters: one of 11 or more makes the frame not well-formed, ERROR:SYNTAX "
+        "(KEYWORD_MAX is 10, both ends included)",
+    ),
+    (
+        with_floored_division,
+        "C99's / truncates toward zero and % takes the sign of the dividend: CALC:-7/2 is -3 and CALC:-7%3 is -1; "
+        "your server floors instead (Python's // and %): use C's own / and % on int64_t",
+    ),
+    (
+        with_int64_min_refused,
+        "-9223372036854775808 is INT64_MIN itself, in range: a negative operand's magnitude may reach "
+        "INT64_MAX + 1 (2^63); only a positive one must be at most INT64_MAX",
     ),
     (with_divisor_checked_first, ORDER + ": an operand out of range is OVERFLOW, even with a zero divisor"),
     (with_range_checked_first, ORDER + ": a frame that is not well-formed is SYNTAX, even with a huge operand"),
@@ -472,8 +542,10 @@ SPECIFIC = (
     killed_by_signal,
     stand_in_never_called,
     byte_swapped_port,
+    signed_port,
     ipv4_mapped_address,
     cut_at_nul,
+    cut_at_colon,
     wp1_mistake,
     answered_a_piece,
     carriage_return_kept,

@@ -95,6 +95,7 @@ def too_long(t):
         conn.send(stream)
         for line in (b"PONG:a", b"ERROR:TOOLONG", b"PONG:b"):
             conn.expect_line(line)
+    wp1c.longest_frame_held(t, conn)
     with t.hint("a frame of exactly 512 bytes, its \\r\\n included, is not too long"):
         wp1c.ask(t, conn, b"PING:" + b"E" * 505, ending=b"\r\n")
 
