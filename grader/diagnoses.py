@@ -216,6 +216,20 @@ def cut_at_colon(e):
     return None
 
 
+def nul_for_newline(e):
+    """A '\\0' came where a line's '\\n' was due: snprintf's terminator sent."""
+    if e.expected is None or e.got is None:
+        return None
+    at = first_difference(e.expected, e.got)
+    if e.expected[at : at + 1] == b"\n" and e.got[at : at + 1] == b"\0":
+        return (
+            "a '\\0' came where the line's '\\n' was due: snprintf(buf, size, ...) writes at most size - 1 characters, "
+            "then a '\\0', so the longest reply lost its '\\n' (and its length, snprintf's return value, is what would "
+            "have been written): give it room for the '\\0', or build the reply with memcpy"
+        )
+    return None
+
+
 def carriage_return_kept(e):
     """A line handed on with the '\\r' of its '\\r\\n' ending."""
     if e.expected is None or e.got is None or not (e.channel == "unit" or b"\r\n" in (e.sent or b"")):
@@ -538,6 +552,17 @@ def server_ended(e):
     return None
 
 
+def server_left_it_unread(e):
+    """A running server that has not read what the grader sent, and answered nothing."""
+    for p in e.programs:
+        if p.server and p.status is None and p.unread_socket and e.channel == "socket" and e.nothing_came:
+            return (
+                f"your server has not read the {p.unread_socket} bytes sent to it (they wait in its socket) and answered "
+                "nothing: it is not watching this connection for input (POLLIN), or it is stuck elsewhere"
+            )
+    return None
+
+
 SPECIFIC = (
     killed_by_signal,
     stand_in_never_called,
@@ -546,6 +571,7 @@ SPECIFIC = (
     ipv4_mapped_address,
     cut_at_nul,
     cut_at_colon,
+    nul_for_newline,
     wp1_mistake,
     answered_a_piece,
     carriage_return_kept,
@@ -559,7 +585,7 @@ SPECIFIC = (
     partial_line_held,
     not_flushed,
 )
-GENERAL = (server_ended,)
+GENERAL = (server_ended, server_left_it_unread)
 
 
 def likely_cause(evidence, hints=()):

@@ -8,7 +8,6 @@ imported as they are at the end of this file (`checks_of` lists every @check
 among this module's names, in the order they are bound).
 """
 
-import signal
 import socket
 import time
 
@@ -96,7 +95,7 @@ def too_long(t):
         for line in (b"PONG:a", b"ERROR:TOOLONG", b"PONG:b"):
             conn.expect_line(line)
     wp1c.longest_frame_held(t, conn)
-    with t.hint("a frame of exactly 512 bytes, its \\r\\n included, is not too long"):
+    with t.hint("a frame of exactly 512 bytes, its \\r\\n included, is not too long", when=lambda e: e.got_line(b"ERROR:TOOLONG")):
         wp1c.ask(t, conn, b"PING:" + b"E" * 505, ending=b"\r\n")
 
 
@@ -456,5 +455,4 @@ def memory(t):
     leaves = sorted(room[0].read_line() for _ in range(2))  # in either order
     if leaves != [b"LEAVE:bob", b"LEAVE:cy"]:
         raise CheckFailed("ann did not get LEAVE:bob and LEAVE:cy", [("received", show(b"\n".join(leaves) + b"\n"))], hint=HINT_LEAVE)
-    server.stop(signal.SIGTERM)
-    t.expect_clean_memory(server)
+    s08.expect_clean_memory_at_exit(t, server)

@@ -265,7 +265,7 @@ def too_long(t, server):
         t.log("note", "511 bytes then \\r\\n: the frame is 513 bytes, too long")
         conn.send(b"PING:" + b"C" * 506 + b"\r\nCALC:1+1\n")
         expect_replies(conn, b"PING:" + b"C" * 506 + b"\r\nCALC:1+1\n")
-    with t.hint("a frame of exactly 512 bytes, its \\r\\n included, is not too long: TOOLONG is for 512 bytes held without a '\\n'"):
+    with t.hint("a frame of exactly 512 bytes, its \\r\\n included, is not too long: TOOLONG is for 512 bytes held without a '\\n'", when=lambda e: e.got_line(b"ERROR:TOOLONG")):
         t.log("note", "510 bytes then \\r\\n: the frame is 512 bytes, the longest allowed")
         ask(t, conn, b"PING:" + b"E" * 505, ending=b"\r\n")
         ask(t, conn, b"PING:" + b"F" * 506)
