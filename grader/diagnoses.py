@@ -457,6 +457,18 @@ def who_unsorted(e):
     return None
 
 
+def leave_without_nick(e):
+    """A LEAVE with no name: a client without a nick announced."""
+    pair = lines_differing(e)
+    if pair and pair[1] == b"LEAVE:":
+        return (
+            "LEAVE: came with no name: a client without a nick (one that never took one, or one already gone: QUIT, "
+            "then its close) is not in the room, and its leaving is announced to nobody: chat_leave() does nothing "
+            "without a nick, and a nick is cleared once its LEAVE is sent"
+        )
+    return None
+
+
 def own_message_back(e):
     """A client received the MSG it sent itself."""
     got = first_reply(e)
@@ -576,6 +588,7 @@ SPECIFIC = (
     answered_a_piece,
     carriage_return_kept,
     who_unsorted,
+    leave_without_nick,
     own_message_back,
     numbered_replies_damaged,
     dropped_bytes,
