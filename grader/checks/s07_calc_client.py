@@ -109,9 +109,10 @@ def expect_printed(t, client, line, reply, hint=None, early=None):
         printed = dict(failure.evidence).get("printed", "")
         if "CALC:" in printed or "ERROR:" in printed:
             failure.hint = 'print the result alone ("7"), and an ERROR:E reply as "error: E"'
-        elif early is not None:
+        elif early is not None or (status is not None and status.code == 0 and client.asked_to_end):
+            # it ended before the reply was sent, or left with it unprinted once its input had ended
             failure.hint = (
-                f"your client had already ended ({early}) before this reply was sent: a reply owed is waited for, "
+                f"your client {early or status} without waiting for this reply: a reply owed is waited for, "
                 "after the end of input too; exit only once every request sent has its reply"
             )
         else:

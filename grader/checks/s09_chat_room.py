@@ -377,10 +377,11 @@ def room_of_200(t):
         i = said["client"]
         server.expect_running(f"with {count} clients chatting")
         got = said["got"].encode("latin-1")
+        own = got.startswith(b"MSG:c%d:" % i)  # its own message, back
         raise CheckFailed(
             f"client c{i}: {said['why']}",
             [("expected", said["expected"]), ("received", show(got + b"\n") if got else "(nothing)")],
-            hint=HINT_BROADCAST,
+            hint=f"c{i} received its own MSG back: a MSG goes to every other client with a nick, never back to its sender" if own else HINT_BROADCAST,
         )
     t.log("received", f"on each connection OK:c<i>, then the {messages} messages of each of the {count - 1} others, each sender's in order ({said['lines']} lines in all, {time.monotonic() - started:.1f} s)")
     wp1c.served(t, server)
