@@ -457,6 +457,17 @@ def who_unsorted(e):
     return None
 
 
+def who_separators(e):
+    """WHO's nicks right, its commas not: one after each nick, or none."""
+    pair = lines_differing(e)
+    if not pair or not all(line.startswith(b"WHO:") for line in pair):
+        return None
+    want, got = pair
+    if want != got and [n for n in got[4:].split(b",") if n] == [n for n in want[4:].split(b",") if n]:
+        return "WHO:<n1>,<n2>,...: one ',' between two nicks, none after the last (nor before the first)"
+    return None
+
+
 def leave_without_nick(e):
     """A LEAVE with no name: a client without a nick announced."""
     pair = lines_differing(e)
@@ -470,10 +481,12 @@ def leave_without_nick(e):
 
 
 def own_message_back(e):
-    """A client received the MSG it sent itself."""
+    """A client received the MSG it sent itself, or its own JOIN."""
     got = first_reply(e)
     if e.receiver and got is not None and got.startswith(b"MSG:" + e.receiver + b":"):
         return f"{e.receiver.decode(errors='replace')} received its own MSG back: a MSG goes to every other client with a nick, never back to its sender"
+    if e.receiver and got == b"JOIN:" + e.receiver:
+        return f"{e.receiver.decode(errors='replace')} received its own JOIN: the sender of NICK gets OK:<name>, the JOIN goes to every other client with a nick"
     return None
 
 
@@ -588,6 +601,7 @@ SPECIFIC = (
     answered_a_piece,
     carriage_return_kept,
     who_unsorted,
+    who_separators,
     leave_without_nick,
     own_message_back,
     numbered_replies_damaged,

@@ -21,7 +21,7 @@ FRAME_MAX = 512
 NL = b"\n"
 PING_DELAY = 0.3  # seconds the grader holds a PONG back: the client must measure them
 LATE = 0.3  # seconds the grader holds replies back after the end of input
-PONG = re.compile(rb"pong (\d+(?:\.\d+)?) ms")
+PONG = re.compile(rb"pong (-?\d+(?:\.\d+)?) ms")  # a negative time is a number too: the range check says what is wrong with it
 
 PRINT_AT_ONCE = (
     "print each reply as soon as it arrives, and fflush(stdout): stdout is a pipe here, so printf "
