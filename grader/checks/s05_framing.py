@@ -123,7 +123,7 @@ DROP_REST = "after LINE_TOO_LONG, drop the bytes up to and including the next '\
 LOST_LINES = "read_line returned LINE_EOF while lines were still due: keep the bytes after each '\\n' in buf and hand them out before calling recv() again"
 AGAIN = "remember the end (or the error) in the reader: every later call returns the same, without calling recv() again"
 ASKED_TOO_MUCH = (
-    "recv() was asked for more bytes than buf has room for: ask for FRAME_MAX - used bytes at buf + used, "
+    "recv() was asked for more bytes than buf has room for: ask for FRAME_MAX - r->used bytes at r->buf + r->used, "
     "never sizeof buf (a peer that sends more overflows it)"
 )
 NUL_IN_LINE = "a line may hold any byte, NUL included: look for the '\\n' with memchr() in buf[0..used), never strchr() or strlen()"

@@ -112,8 +112,8 @@ def expect_printed(t, client, line, reply, hint=None, early=None):
         elif early is not None or (status is not None and status.code == 0 and client.asked_to_end):
             # it ended before the reply was sent, or left with it unprinted once its input had ended
             failure.hint = (
-                f"your client {early or status} without waiting for this reply: a reply owed is waited for, "
-                "after the end of input too; exit only once every request sent has its reply"
+                f"your client {early or status} without waiting for this reply: at the end of input, keep reading "
+                "until every request sent has its reply; only then exit 0"
             )
         else:
             failure.hint = hint or failure.hint or PRINT_AT_ONCE

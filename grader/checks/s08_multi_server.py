@@ -451,8 +451,9 @@ def queue_damage(expected, got, at):
         )
     if came is not None and len(came.group(0)) == len(due.group(0)):
         return (
-            f"reply {int(came.group(1))} came where reply {due_n} was due: replies {due_n} to {int(came.group(1)) - 1} were "
-            "lost in your output queue (overwritten before they were sent, or dropped when the buffer was moved or wrapped)"
+            f"reply {int(came.group(1))} came where reply {due_n} was due: your output queue let newer replies overtake "
+            "older ones, or lost them (overwritten before they were sent, dropped when the buffer was moved or wrapped); "
+            "a queue is first in, first out"
         )
     return (
         f"reply {due_n} came damaged (bytes of other replies mixed in): your output queue mixed old and new bytes when "

@@ -2,7 +2,7 @@
 step: 07-calc-client
 bug: prints the reply as it came, CALC:7, instead of the result 7
 fails: prints each result, replies sent whole
-also: a reply of 1 MiB without a newline: exit 1, memory bounded | at the end of input, waits for every reply, then exits 0 | matches replies to requests in order, a ping among calculations | memory check (valgrind) | prints a reply sent in pieces, with pauses and byte by byte | prints both replies when they come in one segment | prints each reply before the next line is typed | server closes before the end of input: message on stderr and exit 1 | server closes with replies owed: message on stderr and exit 1 | skips empty lines: nothing is sent for them | tries each address of a name in turn (the first one refuses) | accepts the ports 1 and 65535 (both ends of the range) | connects to localhost by name and to ::1 (IPv6)
+also: a reply of 1 MiB without a newline: exit 1, memory bounded | at the end of input, waits for every reply, then exits 0 | matches replies to requests in order, a ping among calculations | memory check (valgrind) | prints a reply sent in pieces, with pauses and byte by byte | prints both replies when they come in one segment | prints each reply before the next line is typed | server closes before the end of input: message on stderr and exit 1 | server closes with replies owed: message on stderr and exit 1 | skips empty lines: nothing is sent for them | tries each address of a name in turn (the first one refuses) | accepts the ports 1 and 65535 (both ends of the range) | connects to localhost by name and to ::1 (IPv6) | a reply when nothing is owed: message and exit 1
 cause: print the result alone
 */
 /*
