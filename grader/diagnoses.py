@@ -165,6 +165,19 @@ def byte_swapped_port(e):
     return None
 
 
+def signed_port(e):
+    """A printed port that went through a signed 16-bit type: negative past 32767."""
+    pair = lines_differing(e)
+    want = PORT_AT_END.search(pair[0]) if pair else None
+    got = re.search(rb":(-\d{1,5})$", pair[1]) if pair else None
+    if want and got and int(got.group(1)) == int(want.group(1)) - 65536:
+        return (
+            f"the port printed, {int(got.group(1))}, is {int(want.group(1))} seen as a signed 16-bit number: a port "
+            "above 32767 kept in a short (or int16_t) turns negative; keep it in an unsigned short (in_port_t) or an int"
+        )
+    return None
+
+
 def ipv4_mapped_address(e):
     """An IPv4 client's address printed as an IPv6 socket sees it: ::ffff:a.b.c.d."""
     pair = lines_differing(e)
@@ -190,6 +203,34 @@ def cut_at_nul(e):
     return None
 
 
+def cut_at_colon(e):
+    """A line that came cut exactly where a ':' of its text was due."""
+    pair = lines_differing(e)
+    if not pair:
+        return None
+    want, got = pair
+    if got and want.startswith(got) and want[len(got) : len(got) + 1] == b":" and want.count(b":") > got.count(b":"):
+        return (
+            "the text was cut at a ':': the argument is every byte after the keyword's ':', colons included; "
+            "strtok() and sscanf(\"%[^:]\") stop at the next one: take the rest of the line as it is (its length, memcpy)"
+        )
+    return None
+
+
+def nul_for_newline(e):
+    """A '\\0' came where a line's '\\n' was due: snprintf's terminator sent."""
+    if e.expected is None or e.got is None:
+        return None
+    at = first_difference(e.expected, e.got)
+    if e.expected[at : at + 1] == b"\n" and e.got[at : at + 1] == b"\0":
+        return (
+            "a '\\0' came where the line's '\\n' was due: snprintf(buf, size, ...) writes at most size - 1 characters, "
+            "then a '\\0', so the longest reply lost its '\\n' (and its length, snprintf's return value, is what would "
+            "have been written): give it room for the '\\0', or build the reply with memcpy"
+        )
+    return None
+
+
 def carriage_return_kept(e):
     """A line handed on with the '\\r' of its '\\r\\n' ending."""
     if e.expected is None or e.got is None or not (e.channel == "unit" or b"\r\n" in (e.sent or b"")):
@@ -207,7 +248,7 @@ def dropped_bytes(e, window=32):
     at = first_difference(e.expected, e.got)
     tail = e.got[at : at + window]
     later = e.expected.find(tail, at + 1) if len(tail) >= 16 else -1
-    if later > at:
+    if later > at and e.expected.find(tail, later + 1) == -1:  # bytes that recur (padding) tell no place
         return (
             f"after byte {at}, {later - at} bytes never came, then those from byte {later} on did: your program "
             "dropped what did not fit its buffer; pass on every byte it reads, however long the line"
@@ -252,6 +293,34 @@ def with_any_letters_in_keywords(line):
     keyword, colon, _ = line.partition(b":")
     if colon and re.fullmatch(rb"[A-Za-z]{1,10}", keyword) and not wp1.KEYWORD.fullmatch(keyword):
         return b"ERROR:UNKNOWN"
+    return None
+
+
+def with_long_keywords(line):
+    """A keyword of more than 10 capital letters taken as well-formed."""
+    keyword, colon, _ = line.partition(b":")
+    if colon and re.fullmatch(rb"[A-Z]{11,}", keyword):
+        return b"ERROR:UNKNOWN"
+    return None
+
+
+def with_floored_division(line):
+    """/ and % that floor (Python's // and %), not C99's truncation."""
+    parts = wp1.split(line)
+    match = wp1.CALC.fullmatch(parts[1]) if parts and parts[0] == b"CALC" else None
+    if not match or match.group(2) not in (b"/", b"%") or wp1.calc(parts[1]).startswith(b"ERROR"):
+        return None
+    a, op, b = int(match.group(1)), match.group(2), int(match.group(3))
+    return b"CALC:%d" % (a // b if op == b"/" else a % b)
+
+
+def with_int64_min_refused(line):
+    """An operand's range checked against INT64_MAX for a negative one too:
+    -9223372036854775808 (INT64_MIN itself) refused."""
+    parts = wp1.split(line)
+    match = wp1.CALC.fullmatch(parts[1]) if parts and parts[0] == b"CALC" else None
+    if match and wp1.INT64_MIN in (int(match.group(1)), int(match.group(3))) and wp1.calc(parts[1]) != b"ERROR:OVERFLOW":
+        return b"ERROR:OVERFLOW"
     return None
 
 
@@ -318,6 +387,21 @@ WP1_MISTAKES = [
         "a value past int64 (an operand or the result) is ERROR:OVERFLOW, but your server computed a wrapped "
         "value: signed overflow is undefined in C; check before you compute (__builtin_add_overflow...) and "
         "read each operand digit by digit",
+    ),
+    (
+        with_long_keywords,
+        "a keyword is 1 to 10 capital letters: one of 11 or more makes the frame not well-formed, ERROR:SYNTAX "
+        "(KEYWORD_MAX is 10, both ends included)",
+    ),
+    (
+        with_floored_division,
+        "C99's / truncates toward zero and % takes the sign of the dividend: CALC:-7/2 is -3 and CALC:-7%3 is -1; "
+        "your server floors instead (Python's // and %): use C's own / and % on int64_t",
+    ),
+    (
+        with_int64_min_refused,
+        "-9223372036854775808 is INT64_MIN itself, in range: a negative operand's magnitude may reach "
+        "INT64_MAX + 1 (2^63); only a positive one must be at most INT64_MAX",
     ),
     (with_divisor_checked_first, ORDER + ": an operand out of range is OVERFLOW, even with a zero divisor"),
     (with_range_checked_first, ORDER + ": a frame that is not well-formed is SYNTAX, even with a huge operand"),
@@ -388,12 +472,43 @@ def who_unsorted(e):
     return None
 
 
+def who_separators(e):
+    """WHO's nicks right, its commas not: one after each nick, or none."""
+    pair = lines_differing(e)
+    if not pair or not all(line.startswith(b"WHO:") for line in pair):
+        return None
+    want, got = pair
+    if want != got and [n for n in got[4:].split(b",") if n] == [n for n in want[4:].split(b",") if n]:
+        return "WHO:<n1>,<n2>,...: one ',' between two nicks, none after the last (nor before the first)"
+    return None
+
+
+def leave_without_nick(e):
+    """A LEAVE with no name: a client without a nick announced."""
+    pair = lines_differing(e)
+    if pair and pair[1] == b"LEAVE:":
+        return (
+            "LEAVE: came with no name: a client without a nick (one that never took one, or one already gone: QUIT, "
+            "then its close) is not in the room, and its leaving is announced to nobody: chat_leave() does nothing "
+            "without a nick, and a nick is cleared once its LEAVE is sent"
+        )
+    return None
+
+
 def own_message_back(e):
-    """A client received the MSG it sent itself."""
+    """A client received the MSG it sent itself, or its own JOIN."""
     got = first_reply(e)
     if e.receiver and got is not None and got.startswith(b"MSG:" + e.receiver + b":"):
         return f"{e.receiver.decode(errors='replace')} received its own MSG back: a MSG goes to every other client with a nick, never back to its sender"
+    if e.receiver and got == b"JOIN:" + e.receiver:
+        return f"{e.receiver.decode(errors='replace')} received its own JOIN: the sender of NICK gets OK:<name>, the JOIN goes to every other client with a nick"
     return None
+
+
+def numbered_replies_damaged(e):
+    """Numbered replies owed to a slow reader came again, went missing or
+    mixed: what the check read in their numbers (its fact "queue damage")."""
+    return e.facts.get("queue damage")
 
 
 # === The unit checks of 05 ==========================================================
@@ -493,18 +608,35 @@ def server_ended(e):
     return None
 
 
+def server_left_it_unread(e):
+    """A running server that has not read what the grader sent, and answered nothing."""
+    for p in e.programs:
+        if p.server and p.status is None and p.unread_socket and e.channel == "socket" and e.nothing_came:
+            return (
+                f"your server has not read the {p.unread_socket} bytes sent to it (they wait in its socket) and answered "
+                "nothing: it is not watching this connection for input (POLLIN), or it is stuck elsewhere"
+            )
+    return None
+
+
 SPECIFIC = (
     killed_by_signal,
     stand_in_never_called,
     byte_swapped_port,
+    signed_port,
     ipv4_mapped_address,
     cut_at_nul,
     lost_frame_head,
+    cut_at_colon,
+    nul_for_newline,
     wp1_mistake,
     answered_a_piece,
     carriage_return_kept,
     who_unsorted,
+    who_separators,
+    leave_without_nick,
     own_message_back,
+    numbered_replies_damaged,
     dropped_bytes,
     stopped_at_buffer_size,
     not_reading_socket,
@@ -513,7 +645,7 @@ SPECIFIC = (
     partial_line_held,
     not_flushed,
 )
-GENERAL = (server_ended,)
+GENERAL = (server_ended, server_left_it_unread)
 
 
 def likely_cause(evidence, hints=()):

@@ -247,6 +247,15 @@ class Run(sandbox.Program):
         self.asked_to_end = self.asked_to_end or sig not in (signal.SIGSTOP, signal.SIGCONT)
         super().signal(sig)
 
+    def kill(self):
+        """Stop it for good (the launcher SIGKILLs all it started). Done in the
+        middle of a check, once its part is over: a death by SIGKILL is then
+        the grader's doing, never a cause to show the student."""
+        if self.control is not None and self.poll() is None:
+            self.signals_sent.add(signal.SIGKILL)
+            self.asked_to_end = True
+        super().kill()
+
     # --- output ---
 
     def expect_stdout(self, data, within=None):
@@ -877,6 +886,8 @@ def how_it_ended(program):
     its status as the check ended (settled, see Run.settled_status); the
     status after the cleanup tells whether the grader had to stop it."""
     if program.final is not None:
+        if program.final.signal == signal.SIGKILL and signal.SIGKILL in program.signals_sent:
+            return "it was stopped by the grader (SIGKILL) once its part of the check was over"
         return f"it {program.final}"
     after = program.poll()
     if after is not None and after.code is not None:

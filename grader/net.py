@@ -327,6 +327,24 @@ class Conn:
 
     # --- sending ---
 
+    def wait_taken(self, within=None, fallback=0.2):
+        """Wait until the peer's program has read every byte sent (its socket
+        holds none unread), at most within seconds: True if it did. Where that
+        socket cannot be seen (a remote peer), a pause of fallback seconds."""
+        try:
+            theirs, ours = self.sock.getpeername()[1], self.sock.getsockname()[1]
+        except OSError:
+            return False
+        deadline = time.monotonic() + (within or self.timeout)
+        unread = unread_bytes(theirs, ours)
+        if unread is None:
+            time.sleep(fallback)
+            return False
+        while unread and time.monotonic() < deadline:
+            time.sleep(0.005)
+            unread = unread_bytes(theirs, ours)
+        return unread == 0
+
     def send(self, data, pieces=1, pause=0.05, quiet=False):
         """Send data, optionally cut into pieces with a pause between them."""
         if isinstance(data, str):

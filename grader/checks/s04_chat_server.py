@@ -184,6 +184,11 @@ def client_resets(t):
     if b"hello, next client\n" not in got:
         second.expect(b"hello, next client\n")  # fails, and says what came instead
     t.log("received", show(b"hello, next client\n"))
+    # A reset while nothing is typed: the server learns it from recv() (-1,
+    # ECONNRESET), not from a failed send().
+    second.pending = b""
+    leaves(t, server, second, reset=True)
+    join(t, server)
 
 
 @check("drops what is typed while no client is connected", hint="3")

@@ -123,7 +123,14 @@ AT_ONCE = "512 bytes held with no '\\n' are LINE_TOO_LONG at once: return it wit
 DROP_REST = "after LINE_TOO_LONG, drop the bytes up to and including the next '\\n' (a flag in the reader), then read lines again: one LINE_TOO_LONG per line"
 LOST_LINES = "read_line returned LINE_EOF while lines were still due: keep the bytes after each '\\n' in buf and hand them out before calling recv() again"
 AGAIN = "remember the end (or the error) in the reader: every later call returns the same, without calling recv() again"
+ASKED_TOO_MUCH = (
+    "recv() was asked for more bytes than buf has room for: ask for FRAME_MAX - r->used bytes at r->buf + r->used, "
+    "never sizeof buf (a peer that sends more overflows it)"
+)
+NUL_IN_LINE = "a line may hold any byte, NUL included: look for the '\\n' with memchr() in buf[0..used), never strchr() or strlen()"
 SHAPES = [
+    (None, re.compile(r"recv\(\) was asked to write \d+ bytes at buf \+ \d+: that goes past the end"), ASKED_TOO_MUCH),
+    ("lines", re.compile(r'expected:  a line "(?:[^"\\]|\\[^0])*\\0'), NUL_IN_LINE),  # the line due holds a NUL byte: the first case to fail is about it
     (None, re.compile(r"expected:  a line .*\n\s*returned:  -1 \(LINE_EOF\)"), LOST_LINES),
     (None, re.compile(r"LINE_TOO_LONG was due"), AT_ONCE),
     ("toolong", re.compile(r"read_line call ([2-9]|\d\d+)\n"), DROP_REST),  # the call after a LINE_TOO_LONG
@@ -133,7 +140,7 @@ CASE_CAUSES = {
     ("lines", "the sample stream one byte per recv()"): "a line may come in pieces: keep what recv() gave in buf, and call recv() again until a '\\n' is held",
     ("lines", "ten lines in one recv()"): "one recv() may bring many lines: hand them out one by one (memmove what follows each '\\n' to the front) before calling recv() again",
     ("lines", "\\r\\n endings: the \\r goes, a \\r elsewhere stays"): "a '\\r' just before the '\\n' belongs to the line ending: drop it; a '\\r' anywhere else stays",
-    ("lines", "NUL, \\xff and tabs are kept as they are"): "a line may hold any byte, NUL included: look for the '\\n' with memchr() in buf[0..used), never strchr() or strlen()",
+    ("lines", "NUL, \\xff and tabs are kept as they are"): NUL_IN_LINE,
     ("toolong", "a line of 511 bytes and its \\n fits, however it is cut"): "FRAME_MAX (512) counts the '\\n': 511 bytes and their '\\n' are a line, not LINE_TOO_LONG",
     ("toolong", "511 bytes and a \\r: too long"): "511 bytes and a '\\r' are 512 bytes held with no '\\n': LINE_TOO_LONG at once",
     ("end", "end of stream at once"): "recv() returning 0 is the end of the stream: LINE_EOF; " + AGAIN,

@@ -22,7 +22,7 @@ FRAME_MAX = 512
 NL = b"\n"
 PING_DELAY = 0.3  # seconds the grader holds a PONG back: the client must measure them
 LATE = 0.3  # seconds the grader holds replies back after the end of input
-PONG = re.compile(rb"pong (\d+(?:\.\d+)?) ms")
+PONG = re.compile(rb"pong (-?\d+(?:\.\d+)?) ms")  # a negative time is a number too: the range check says what is wrong with it
 
 PRINT_AT_ONCE = (
     "print each reply as soon as it arrives, and fflush(stdout): stdout is a pipe here, so printf "
@@ -96,9 +96,10 @@ def expect_ping(t, conn):
     return got[5:]
 
 
-def expect_printed(t, client, line, reply, hint=None):
+def expect_printed(t, client, line, reply, hint=None, early=None):
     """The client must print line for the reply it was just sent; hint is the
-    likely cause when nothing (or not all of it) comes."""
+    likely cause when nothing (or not all of it) comes; early, how the client
+    had ended before that reply was sent (None: it was running)."""
     try:
         client.expect_stdout_line(line)
     except CheckFailed as failure:
@@ -109,6 +110,12 @@ def expect_printed(t, client, line, reply, hint=None):
         printed = dict(failure.evidence).get("printed", "")
         if "CALC:" in printed or "ERROR:" in printed:
             failure.hint = 'print the result alone ("7"), and an ERROR:E reply as "error: E"'
+        elif early is not None or (status is not None and status.code == 0 and client.asked_to_end):
+            # it ended before the reply was sent, or left with it unprinted once its input had ended
+            failure.hint = (
+                f"your client {early or status} without waiting for this reply: at the end of input, keep reading "
+                "until every request sent has its reply; only then exit 0"
+            )
         else:
             failure.hint = hint or failure.hint or PRINT_AT_ONCE
         raise
@@ -133,11 +140,12 @@ def serve(t, client, conn, script, delay=0.0, pause=0.0, hint=None):
         else:
             expect_request(t, conn, frame)
         time.sleep(delay if i == 0 else pause)
+        early = client.poll()  # it ended before its reply was sent: it did not wait for it
         conn.send(reply + b"\n")
         if printed is None:
             expect_pong(t, client, reply)
         else:
-            expect_printed(t, client, printed, reply, hint)
+            expect_printed(t, client, printed, reply, hint, early=early)
 
 
 def expect_pong(t, client, reply):
@@ -447,6 +455,26 @@ def reply_of_a_mebibyte(t):
     if grew is not None:
         if grew > 256:
             raise CheckFailed(f"your client's memory grew by {grew} KiB while it received a reply with no '\\n': it keeps the reply whole", hint=bounded)
+    expect_nothing_more(client)
+
+
+@check("a reply when nothing is owed: message and exit 1", hint="3")
+def reply_not_owed(t):
+    client, conn = session(t)
+    exchange(t, client, conn, b"1+1", b"CALC:1+1", b"CALC:2", b"2")
+    conn.send(b"PONG:unasked\n")
+    t.log("note", "nothing was owed: that reply answers no request")
+    # A client that waits on stdin (lockstep, correct too) sees the PONG only
+    # as the reply to the next line: a PONG to a CALC, the wrong kind, is an
+    # error as well. The grader answers nothing more.
+    type_quietly(client, b"2+2\n")
+    expect_failure(
+        t,
+        client,
+        "a reply came when none was owed",
+        "a reply when nothing is owed answers no request: it is an error, not a line to skip; "
+        "watch the socket with poll() even when nothing is owed, say so on stderr, exit 1",
+    )
     expect_nothing_more(client)
 
 

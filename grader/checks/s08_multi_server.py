@@ -9,8 +9,10 @@ clean exit on SIGINT and SIGTERM. The student's process is looked at through
 
 import json
 import os
+import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -39,6 +41,10 @@ HINT_BLOCKING = (
 HINT_SELECT = (
     "select() cannot watch a descriptor >= FD_SETSIZE (1024): FD_SET past it writes out of bounds; "
     "use poll() (or epoll), which takes any number of descriptors"
+)
+HINT_CLEAN_EXIT = (
+    "catch SIGINT and SIGTERM (sigaction): the handler sets a flag, poll() fails with EINTR, "
+    "the loop sees the flag, closes every socket and returns 0 (ppoll() or a self-pipe closes the race)"
 )
 HINT_BACK_PRESSURE = (
     "queue the replies a client does not read, and stop watching it for POLLIN before more than 64 KiB "
@@ -245,23 +251,35 @@ class Crowd:
         self.proc.stdout.close()
 
 
-def flood(t, conn, frame, limit, settle=0.5):
-    """Send copies of frame on conn, never reading, until the server stops
-    taking them for settle seconds, or limit bytes; the count sent."""
-    sock, sent, block = conn.sock, 0, memoryview(frame * max(1, 65536 // len(frame)))
+def numbered(first, count, size, keyword=b"PING"):
+    """count frames of size bytes each, numbered from first: keyword:NNNNNNNN
+    then padding. A reply lost, repeated or out of place shows in its number."""
+    pad = size - len(keyword) - 10  # ':', eight digits, '\n'
+    return b"".join(b"%s:%08d%s\n" % (keyword, n, b"x" * pad) for n in range(first, first + count))
+
+
+def flood(t, conn, size, limit, settle=0.5):
+    """Send numbered PING frames of size bytes on conn, never reading, until
+    the server stops taking them for settle seconds, or limit bytes; the
+    count of bytes sent (its frames: sent // size, whole, then a piece)."""
+    sock, sent, block, at = conn.sock, 0, b"", 0
+    per_block = max(1, 65536 // size)
     sock.setblocking(False)
     deadline = time.monotonic() + t.timeout * 2
     while sent < limit and time.monotonic() < deadline:
+        if at == len(block):
+            block, at = numbered(sent // size, per_block, size), 0
         if not select.select([], [sock], [], settle)[1]:
             break
         try:
-            sent += sock.send(block[sent % len(block) :])
+            n = sock.send(memoryview(block)[at:])
         except BlockingIOError:
             continue
         except OSError:
             break
+        sent, at = sent + n, at + n
     sock.setblocking(True)
-    t.log("sent", f"{show(frame)} again and again, never reading a reply: {sent} bytes until your server stopped taking them")
+    t.log("sent", f"{show(numbered(0, 1, size))} numbered 0, 1, 2... ({size} bytes each), never reading a reply: {sent} bytes until your server stopped taking them")
     return sent
 
 
@@ -369,8 +387,8 @@ def never_reads(t):
     other.timeout = t.within(2)
     wp1c.ask(t, other, b"PING:before")
     before = resident(pid)
-    frame = b"PING:" + b"x" * 400 + b"\n"
-    sent = flood(t, hog, frame, limit=48 * MIB)
+    size = 406
+    sent = flood(t, hog, size, limit=48 * MIB)
     with t.hint(HINT_BACK_PRESSURE):
         wp1c.ask(t, other, b"PING:meanwhile")
         grown = resident(pid) - before
@@ -380,8 +398,68 @@ def never_reads(t):
                 f"your server's memory grew by {grown / MIB:.0f} MiB for one client that does not read its replies",
                 [("sent", f"{sent} bytes of requests, never reading"), ("expected", "the server stops reading that client before 64 KiB of replies wait, or disconnects it")],
             )
-    t.log("note", "the client that did not read now reads its replies: 1 MiB of them, or what came before your server disconnected it")
-    replies_drained(t, hog, frame.replace(b"PING:", b"PONG:") * (MIB // len(frame)))
+    # Every reply owed, megabytes of them: the server's queue for this client
+    # fills and drains again and again meanwhile, so a queue that wraps or
+    # compacts wrongly shows in the numbers.
+    t.log("note", f"the client that did not read now reads its replies: all {sent // size} of them, or what came before your server disconnected it")
+    replies_drained(t, hog, numbered(0, sent // size, size, keyword=b"PONG"))
+
+
+def drain(conn, expected, within):
+    """Read conn while what comes is expected's start, until all of it came:
+    (the bytes received, at most len(expected); why it stopped: 'ok', 'eof',
+    'reset', or 'timeout' once within seconds pass with no byte)."""
+    got, sock = bytearray(), conn.sock
+    chunk, conn.pending = conn.pending, b""
+    sock.settimeout(within)
+    try:
+        while True:
+            if not expected.startswith(chunk[: len(expected) - len(got)], len(got)):
+                return bytes(got + chunk)[: len(expected)], "ok"  # a difference: the caller shows where
+            got += chunk
+            if len(got) >= len(expected):
+                return bytes(got[: len(expected)]), "ok"
+            try:
+                chunk = sock.recv(1 << 18)
+            except socket.timeout:
+                return bytes(got), "timeout"
+            except OSError:
+                return bytes(got), "reset"
+            if not chunk:
+                return bytes(got), "eof"
+    finally:
+        sock.settimeout(conn.timeout)
+
+
+NUMBERED = re.compile(rb"PONG:(\d{8})x*\n")
+
+
+def queue_damage(expected, got, at):
+    """What the numbered replies show of a queue that went wrong at byte at,
+    once the server had sent part of it: a reply again, replies lost, bytes
+    mixed; None when the replies do not tell."""
+    start = expected.rfind(b"\n", 0, at) + 1  # the reply where they part
+    due = NUMBERED.match(expected, start)
+    came = NUMBERED.match(got, start)
+    if due is None:
+        return None
+    due_n = int(due.group(1))
+    if came is not None and len(came.group(0)) == len(due.group(0)) and int(came.group(1)) < due_n:
+        return (
+            f"reply {int(came.group(1))} came again where reply {due_n} was due: your output queue sent bytes it had sent "
+            "already; when you move what is still unsent to the front of the buffer, its length shrinks by what was "
+            "sent (a ring buffer: the head moves on by what send() took)"
+        )
+    if came is not None and len(came.group(0)) == len(due.group(0)):
+        return (
+            f"reply {int(came.group(1))} came where reply {due_n} was due: your output queue let newer replies overtake "
+            "older ones, or lost them (overwritten before they were sent, dropped when the buffer was moved or wrapped); "
+            "a queue is first in, first out"
+        )
+    return (
+        f"reply {due_n} came damaged (bytes of other replies mixed in): your output queue mixed old and new bytes when "
+        "it moved what was unsent to the front, or wrapped around its end"
+    )
 
 
 def replies_drained(t, hog, expected):
@@ -389,13 +467,15 @@ def replies_drained(t, hog, expected):
     reads: all of expected, or (SPEC lets the server disconnect it once 64 KiB
     wait) the first of them, then the close."""
     within = t.within()
-    got, why = hog.read_until(lambda p: len(p) >= len(expected) or not expected.startswith(p), within)
-    got = got[: len(expected)]
+    got, why = drain(hog, expected, within)
     evidence = [("expected", show(expected)), ("received", show(got))]
     hint = "queued replies go out, in order, once the client reads (POLLOUT)"
     seen = dict(expected=expected, got=got, conn=hog, channel="socket")  # for the diagnoses (grader/diagnoses.py)
     if not expected.startswith(got):
-        raise CheckFailed(f"the replies differ from byte {first_difference(expected, got)} on", evidence, hint=hint, **seen)
+        at = first_difference(expected, got)
+        failure = CheckFailed(f"the replies differ from byte {at} on", evidence, hint=hint, **seen)
+        failure.facts["queue damage"] = queue_damage(expected, got, at)  # diagnoses.numbered_replies_damaged
+        raise failure
     if len(got) < len(expected) and why == "timeout":
         raise CheckFailed(f"received only {len(got)} of the {len(expected)} bytes of replies owed; then nothing more for {within:g} s", evidence, hint=hint, **seen)
     if len(got) < len(expected):
@@ -507,8 +587,7 @@ def exits_on_signals(t):
         if status.code != 0:
             raise CheckFailed(
                 f"after {sig.name} your server {status}; expected it to exit with status 0",
-                hint="catch SIGINT and SIGTERM (sigaction): the handler sets a flag, poll() fails with EINTR, "
-                "the loop sees the flag, closes every socket and returns 0 (ppoll() or a self-pipe closes the race)",
+                hint=HINT_CLEAN_EXIT,
             )
         t.log("note", f"your server exited with status 0 after {sig.name}")
         with t.hint("close every client's socket before exiting"):
@@ -558,10 +637,17 @@ def memory(t):
     conns[2].shutdown_write()
     wp1c.expect_replies(conns[2], b"PING:x\n")
     hog = wp1c.connect(t, server)
-    flood(t, hog, b"PING:" + b"y" * 200 + b"\n", limit=2 * MIB)
+    flood(t, hog, 206, limit=2 * MIB)
     wp1c.ask(t, conns[3], b"PING:still there")
-    server.stop(signal.SIGTERM)
-    t.expect_clean_memory(server)
+    expect_clean_memory_at_exit(t, server)
+
+
+def expect_clean_memory_at_exit(t, server):
+    """SIGTERM, then valgrind's report: a server that died of the signal
+    (no handler) left its clients' sockets open for that reason."""
+    status = server.stop(signal.SIGTERM)
+    with t.hint("your server was killed by SIGTERM, so its sockets were never closed: " + HINT_CLEAN_EXIT, when=lambda e: status.signal is not None):
+        t.expect_clean_memory(server)
 
 
 # Random sessions against the protocol model (grader/checks/random_sessions.py).

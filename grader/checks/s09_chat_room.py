@@ -8,7 +8,6 @@ imported as they are at the end of this file (`checks_of` lists every @check
 among this module's names, in the order they are bound).
 """
 
-import signal
 import socket
 import time
 
@@ -96,7 +95,8 @@ def too_long(t):
         conn.send(stream)
         for line in (b"PONG:a", b"ERROR:TOOLONG", b"PONG:b"):
             conn.expect_line(line)
-    with t.hint("a frame of exactly 512 bytes, its \\r\\n included, is not too long"):
+    wp1c.longest_frame_held(t, conn)
+    with t.hint("a frame of exactly 512 bytes, its \\r\\n included, is not too long", when=lambda e: e.got_line(b"ERROR:TOOLONG")):
         wp1c.ask(t, conn, b"PING:" + b"E" * 505, ending=b"\r\n")
 
 
@@ -378,10 +378,11 @@ def room_of_200(t):
         i = said["client"]
         server.expect_running(f"with {count} clients chatting")
         got = said["got"].encode("latin-1")
+        own = got.startswith(b"MSG:c%d:" % i)  # its own message, back
         raise CheckFailed(
             f"client c{i}: {said['why']}",
             [("expected", said["expected"]), ("received", show(got + b"\n") if got else "(nothing)")],
-            hint=HINT_BROADCAST,
+            hint=f"c{i} received its own MSG back: a MSG goes to every other client with a nick, never back to its sender" if own else HINT_BROADCAST,
         )
     t.log("received", f"on each connection OK:c<i>, then the {messages} messages of each of the {count - 1} others, each sender's in order ({said['lines']} lines in all, {time.monotonic() - started:.1f} s)")
     wp1c.served(t, server)
@@ -456,8 +457,7 @@ def memory(t):
     leaves = sorted(room[0].read_line() for _ in range(2))  # in either order
     if leaves != [b"LEAVE:bob", b"LEAVE:cy"]:
         raise CheckFailed("ann did not get LEAVE:bob and LEAVE:cy", [("received", show(b"\n".join(leaves) + b"\n"))], hint=HINT_LEAVE)
-    server.stop(signal.SIGTERM)
-    t.expect_clean_memory(server)
+    s08.expect_clean_memory_at_exit(t, server)
 
 
 # Random sessions against the protocol model (grader/checks/random_sessions.py).

@@ -232,7 +232,7 @@ def overflow_edges(t, server):
     conn = connect(t, server)
     with t.hint(
         "signed overflow is undefined in C: check before you compute (__builtin_add_overflow...), "
-        "read each operand digit by digit, refusing it as soon as it passes INT64_MAX; "
+        "read each operand digit by digit, refusing it as soon as it passes INT64_MAX (INT64_MAX + 1 for a negative one); "
         "and INT64_MIN / -1 (or % -1) traps on x86 (SIGFPE): answer it before dividing"
     ):
         for request in OVERFLOW_EDGES:
@@ -265,16 +265,34 @@ def too_long(t, server):
         t.log("note", "511 bytes then \\r\\n: the frame is 513 bytes, too long")
         conn.send(b"PING:" + b"C" * 506 + b"\r\nCALC:1+1\n")
         expect_replies(conn, b"PING:" + b"C" * 506 + b"\r\nCALC:1+1\n")
-    with t.hint("a frame of exactly 512 bytes, its \\r\\n included, is not too long: TOOLONG is for 512 bytes held without a '\\n'"):
+    with t.hint("a frame of exactly 512 bytes, its \\r\\n included, is not too long: TOOLONG is for 512 bytes held without a '\\n'", when=lambda e: e.got_line(b"ERROR:TOOLONG")):
         t.log("note", "510 bytes then \\r\\n: the frame is 512 bytes, the longest allowed")
         ask(t, conn, b"PING:" + b"E" * 505, ending=b"\r\n")
         ask(t, conn, b"PING:" + b"F" * 506)
+    longest_frame_held(t, conn)
     with t.hint("after ERROR:TOOLONG, drop the bytes through the next '\\n' (once), then answer normally"):
         t.log("note", "a long line between two requests, all in one send")
         stream = b"PING:a\n" + b"D" * 1500 + b"\nPING:b\n"
         conn.send(stream)
         expect_replies(conn, stream)
     return conn
+
+
+def longest_frame_held(t, conn):
+    """511 bytes held, then their '\\n' in a segment of its own: a frame of 512
+    bytes, the longest, is not too long even when the server holds all but
+    its '\\n' (a limit of 511 held bytes passes when the '\\n' comes along)."""
+    line = b"PING:" + b"G" * 506
+    with t.hint(
+        "511 bytes held without their '\\n' are not too long yet: the '\\n' makes the frame 512 bytes, the longest "
+        "allowed; TOOLONG is for 512 bytes held with no '\\n' (used == FRAME_MAX, not FRAME_MAX - 1)",
+        when=lambda e: e.got_line(b"ERROR:TOOLONG"),
+    ):
+        t.log("note", "511 bytes, then, once your server has read them, their '\\n': a frame of 512 bytes")
+        conn.send(line)
+        conn.wait_taken()
+        conn.send(b"\n", quiet=True)
+        conn.expect_line(b"PONG:" + line[5:])
 
 
 def quit_closes(t, server):

@@ -2,7 +2,7 @@
 step: 04-chat-server
 bug: once its client has left it exits instead of accepting the next one
 fails: logs Client IP:PORT left when the client closes, then greets the next one waiting
-also: memory check (valgrind) | logs an IPv6 client as [IP]:PORT, an IPv4 one as IP:PORT (a dual-stack server) | a client that half-closes has left: logs it, closes its connection | prints nothing on stdout but the Got connection and left lines and the client's bytes
+also: memory check (valgrind) | logs an IPv6 client as [IP]:PORT, an IPv4 one as IP:PORT (a dual-stack server) | a client that half-closes has left: logs it, closes its connection | prints nothing on stdout but the Got connection and left lines and the client's bytes | survives a client that resets while text is typed to it
 cause: accept() the next one
 */
 /*
