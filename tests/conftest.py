@@ -77,7 +77,11 @@ def install_variant(diff, folder, target):
         path = target / name
         lines = path.read_text().splitlines(keepends=True)
         for start, old, new in reversed(hunks):  # from the bottom up: the line numbers above stay true
-            assert lines[start : start + len(old)] == old, f"{diff} no longer applies to solutions/{target.name}/{name} at line {start + 1}"
+            if lines[start : start + len(old)] != old:
+                # the reference changed above the hunk: its lines, found once elsewhere, are the place (patch's offset)
+                places = [at for at in range(len(lines) - len(old) + 1) if lines[at : at + len(old)] == old]
+                assert len(places) == 1, f"{diff} no longer applies to solutions/{target.name}/{name} at line {start + 1} ({len(places)} places hold its lines)"
+                start = places[0]
             lines[start : start + len(old)] = new
         path.write_text("".join(lines))
 
