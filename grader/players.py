@@ -701,7 +701,7 @@ class ClientRunner:
         wanted = line.startswith(frame) if frame.endswith(b":") else line == frame
         if not wanted:
             expected = show(frame) + "<a token of yours>\\n" if frame.endswith(b":") else show(frame + b"\n")
-            raise Broken("mismatch", f"your client sent another frame than {self.model.name}'s", [("typed", show(typed + NL)), ("expected", expected), ("received", show(line + NL))],
+            raise Broken("mismatch", f"your client sent another frame than {self.model.name}'s", [("for line", show(typed + NL)), ("expected", expected), ("received", show(line + NL))],
                          typed=typed, want=frame, got=line)  # fmt: skip
         self.frames.popleft()
         self.owed.append((line, typed))
@@ -755,7 +755,7 @@ class ClientRunner:
             pattern, reply, typed = self.prints[0]
             if not pattern.fullmatch(line):
                 raise Broken("mismatch", f"your client printed another line than {self.model.name}'s",
-                             [("typed", show(typed + NL)), ("for", f"the reply {show(reply + NL)}"), ("expected", self.model.shown(pattern)), ("printed", show(line + NL))],
+                             [("for line", show(typed + NL)), ("for", f"the reply {show(reply + NL)}"), ("expected", self.model.shown(pattern)), ("printed", show(line + NL))],
                              typed=typed, reply=reply, got=line, want=self.model.literal(pattern), channel="stdout")  # fmt: skip
             self.prints.popleft()
             self.printed_seen += 1
@@ -765,13 +765,13 @@ class ClientRunner:
         if self.frames and not self.owed and not self.prints:
             frame, typed = self.frames[0]
             raise Broken("missing", f"your client sent nothing for a typed line within {self.within:g} s",
-                         [("typed", show(typed + b"\n")), ("expected", show(frame + (b"<token>" if frame.endswith(b":") else b"") + b"\n")), ("received", show(self.held) if self.held else "(nothing)")],
+                         [("for line", show(typed + b"\n")), ("expected", show(frame + (b"<token>" if frame.endswith(b":") else b"") + b"\n")), ("received", show(self.held) if self.held else "(nothing)")],
                          hint="send each line as soon as it is typed: a user at a terminal waits for the answer before typing the next")  # fmt: skip
         if self.prints:
             pattern, reply, typed = self.prints[0]
             out = self.client.stdout.data()
             raise Broken("missing", f"your client printed nothing for a reply within {self.within:g} s",
-                         [("typed", show(typed + b"\n")), ("for", f"the reply {show(reply + NL)}"), ("expected", self.model.shown(pattern)), ("printed so far", show(out.split(b"\n")[-1]) if out and not out.endswith(b"\n") else "(nothing more)")],
+                         [("for line", show(typed + b"\n")), ("for", f"the reply {show(reply + NL)}"), ("expected", self.model.shown(pattern)), ("printed so far", show(out.split(b"\n")[-1]) if out and not out.endswith(b"\n") else "(nothing more)")],
                          hint="print each reply as soon as it arrives, and fflush(stdout); one recv() may bring part of a reply, or two",
                          want=self.model.literal(pattern), got=b"", channel="stdout")  # fmt: skip
         raise Broken("missing", f"the session did not move for {self.within:g} s (waiting for {what})")
